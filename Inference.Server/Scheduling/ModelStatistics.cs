@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+
+namespace Inference.Server.Scheduling;
+
+/// <summary>A count and a total duration, updated lock-free (Triton's StatisticDuration).</summary>
+public sealed class DurationStatistic
+{
+    private long _count;
+    private long _totalNs;
+
+    public long Count => Volatile.Read(ref _count);
+
+    public long TotalNs => Volatile.Read(ref _totalNs);
+
+    public void Add(long ns, long count = 1)
+    {
+        Interlocked.Add(ref _count, count);
+        Interlocked.Add(ref _totalNs, ns);
+    }
+}
+
+/// <summary>Why a request failed, as the nv_inference_request_failure metric labels it.</summary>
+public enum FailureReason
+{
+    Rejected,
+    Canceled,
+    Backend,
+    Other,
+}
+
+/// <summary>Per-batch-size durations (Triton's InferBatchStatistics).</summary>
+public sealed class BatchStatistics(int batchSize)
+{
+    public int BatchSize { get; } = batchSize;
+
+    public DurationStatistic ComputeInput { get; } = new();
+
+    public DurationStatistic ComputeInfer { get; } = new();
+
+    public DurationStatistic ComputeOutput { get; } = new();
+}
+
+/// <summary>
+/// Triton's statistics for one model version: the one place the scheduler writes and both the
+/// statistics extension and the metrics read. All members are thread-safe.
+/// </summary>
+public sealed class ModelStatistics
+{
+    private readonly ConcurrentDictionary<int, BatchStatistics> _batches = new();
+    private readonly long[] _failuresByReason = new long[4];
+    private long _inferenceCount;
+    private long _executionCount;
+    private long _lastInferenceMs;
+
+    /// <summary>Requests that completed successfully; duration is request end to end (received to completed).</summary>
+    public DurationStatistic Success { get; } = new();
+
+    /// <summary>Requests that failed; duration is received to failed.</summary>
+    public DurationStatistic Fail { get; } = new();
+
+    /// <summary>Time successful requests spent queued.</summary>
+    public DurationStatistic Queue { get; } = new();
+
+    /// <summary>Per request: its share of gathering inputs.</summary>
+    public DurationStatistic ComputeInput { get; } = new();
+
+    /// <summary>Per request: the model run it took part in.</summary>
+    public DurationStatistic ComputeInfer { get; } = new();
+
+    /// <summary>Per request: splitting outputs back.</summary>
+    public DurationStatistic ComputeOutput { get; } = new();
+
+    /// <summary>Inferences performed: a request of batch size 8 counts 8.</summary>
+    public long InferenceCount => Volatile.Read(ref _inferenceCount);
+
+    /// <summary>Model executions (batches run).</summary>
+    public long ExecutionCount => Volatile.Read(ref _executionCount);
+
+    /// <summary>Unix time in ms of the last completed inference; 0 if none.</summary>
+    public long LastInferenceMs => Volatile.Read(ref _lastInferenceMs);
+
+    public long FailureCount(FailureReason reason) => Volatile.Read(ref _failuresByReason[(int)reason]);
+
+    /// <summary>Batch statistics ordered by batch size.</summary>
+    public IReadOnlyList<BatchStatistics> Batches => [.. _batches.Values.OrderBy(b => b.BatchSize)];
+
+    /// <summary>Records one model execution over <paramref name="batchSize"/> rows.</summary>
+    public void RecordExecution(int batchSize, in ExecutionTimings timings, long unixTimeMs)
+    {
+        Interlocked.Increment(ref _executionCount);
+        Interlocked.Add(ref _inferenceCount, batchSize);
+        Volatile.Write(ref _lastInferenceMs, unixTimeMs);
+        var b = _batches.GetOrAdd(batchSize, static s => new BatchStatistics(s));
+        b.ComputeInput.Add(timings.ComputeInputNs);
+        b.ComputeInfer.Add(timings.ComputeInferNs);
+        b.ComputeOutput.Add(timings.ComputeOutputNs);
+    }
+
+    /// <summary>Records one successful request with its queue time and the timings of the execution it ran in.</summary>
+    public void RecordSuccess(long requestNs, long queueNs, in ExecutionTimings timings)
+    {
+        Success.Add(requestNs);
+        Queue.Add(queueNs);
+        ComputeInput.Add(timings.ComputeInputNs);
+        ComputeInfer.Add(timings.ComputeInferNs);
+        ComputeOutput.Add(timings.ComputeOutputNs);
+    }
+
+    public void RecordFailure(long requestNs, FailureReason reason)
+    {
+        Fail.Add(requestNs);
+        Interlocked.Increment(ref _failuresByReason[(int)reason]);
+    }
+}
