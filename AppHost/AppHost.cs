@@ -1,10 +1,12 @@
 var builder = DistributedApplication.CreateBuilder(args);
 
-// The inference server: KServe v2 over HTTP (Triton's 8000) and gRPC (8001), serving the embedded default
-// repository (a generated ResNet-50 on CPU) unless a model repository is given.
+// The inference server: KServe v2 over HTTP (Triton's 8000) and gRPC (8001). Aspire proxies those ports to
+// the target ports it hands the server through Inference__HttpPort / Inference__GrpcPort. With no model
+// repository configured, the server generates and serves its default ResNet-50 on CPU.
 var inference = builder.AddProject<Projects.Inference_Server>("inference")
-    .WithEndpoint("http", e => e.Port = 8000)
-    .WithEndpoint("grpc", e => { e.Port = 8001; e.UriScheme = "http"; e.Transport = "http2"; })
+    .WithHttpEndpoint(port: 8000, name: "http", env: "Inference__HttpPort")
+    .WithEndpoint(port: 8001, scheme: "http", name: "grpc", env: "Inference__GrpcPort")
+    .WithEndpoint("grpc", e => e.Transport = "http2")
     .WithHttpHealthCheck("/v2/health/ready");
 
 builder.Build().Run();

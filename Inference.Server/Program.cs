@@ -1,5 +1,20 @@
+using Inference.Server.Cli;
+using Inference.Server.Hosting;
+
+if (ModelToolsCommand.IsToolVerb(args))
+{
+    return await ModelToolsCommand.RunAsync(args);
+}
+
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddCommandLine(TritonCommandLine.ExpandLoadModel(args), TritonCommandLine.SwitchMappings);
 builder.AddServiceDefaults();
+builder.AddInferenceServer();
+
 var app = builder.Build();
-app.MapDefaultEndpoints();
-app.Run();
+app.MapInferenceServer();
+await app.RunAsync();
+return 0;
+
+/// <summary>Lets tests start the real server with <c>WebApplicationFactory</c>-free hosting.</summary>
+public partial class Program;

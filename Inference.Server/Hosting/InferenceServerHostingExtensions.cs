@@ -1,0 +1,88 @@
+using System.Net;
+using Inference.Server.Core;
+using Inference.Server.ModelTools;
+using Inference.Server.Protocol;
+using Inference.Server.Repository;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Inference.Server.Hosting;
+
+public static class InferenceServerHostingExtensions
+{
+    /// <summary>
+    /// Registers the inference server: options (section <c>Inference</c>, validated at start), the model
+    /// manager as <see cref="IInferenceServer"/>, the KServe v2 front-ends, Kestrel's HTTP (HTTP/1.1 + h2c)
+    /// and gRPC (HTTP/2) listeners, and a readiness health check.
+    /// </summary>
+    public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<InferenceServerOptions>()
+            .Bind(builder.Configuration.GetSection(InferenceServerOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InferenceServerOptions>, InferenceServerOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<InferenceServerOptions>>().Value;
+            var root = string.IsNullOrEmpty(options.ModelRepository) ? DefaultModelRepository.EnsureCreated() : options.ModelRepository;
+            return new ModelRepository(root);
+        });
+        services.AddSingleton<ModelVersionLoader>();
+        services.AddSingleton<ModelManager>();
+        services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
+        services.AddHostedService<ModelManagerService>();
+        services.AddKServeProtocol();
+        services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
+
+        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            // Many concurrent gRPC calls share one connection; Kestrel's default of 100 streams would queue them.
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            Listen(kestrel, options.Host, options.HttpPort, HttpProtocols.Http1AndHttp2);
+            Listen(kestrel, options.Host, options.GrpcPort, HttpProtocols.Http2);
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the KServe v2 HTTP and gRPC endpoints and the service-default health endpoints.</summary>
+    public static WebApplication MapInferenceServer(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.MapKServeHttp();
+        app.MapKServeGrpc();
+        return app;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    {
+        if (host is "localhost")
+        {
+            kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(host), port, l => l.Protocols = protocols);
+        }
+    }
+
+    private sealed class InferenceServerOptionsValidator : IValidateOptions<InferenceServerOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, InferenceServerOptions options)
+        {
+            var errors = options.Validate().ToList();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+
+    private sealed class ModelReadinessHealthCheck(IInferenceServer server) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(server.IsReady ? HealthCheckResult.Healthy("models ready") : HealthCheckResult.Unhealthy("models not ready"));
+    }
+}

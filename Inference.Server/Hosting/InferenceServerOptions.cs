@@ -1,0 +1,84 @@
+namespace Inference.Server.Hosting;
+
+/// <summary>How the server decides which models to load (Triton's --model-control-mode).</summary>
+public enum ModelControlMode
+{
+    /// <summary>Load every model in the repository at start; the repository API cannot change them.</summary>
+    None,
+    /// <summary>Load only the models named by <see cref="InferenceServerOptions.LoadModels"/>; load and unload through the API.</summary>
+    Explicit,
+    /// <summary>Load every model at start and rescan the repository every <see cref="InferenceServerOptions.RepositoryPollSeconds"/>.</summary>
+    Poll,
+}
+
+/// <summary>
+/// Server tunables, bound from the configuration section <c>Inference</c> (environment variables
+/// <c>Inference__HttpPort</c> ..., or Triton's command-line flags such as <c>--model-repository</c>).
+/// </summary>
+public sealed class InferenceServerOptions
+{
+    public const string SectionName = "Inference";
+
+    /// <summary>The model repository folder. Empty: a default repository with a generated ResNet-50 is
+    /// created in the cache folder on first start and served.</summary>
+    public string? ModelRepository { get; set; }
+
+    /// <value>Default <see cref="ModelControlMode.None"/>.</value>
+    public ModelControlMode ModelControlMode { get; set; } = ModelControlMode.None;
+
+    /// <summary>Models to load at start in explicit mode ("*" loads all).</summary>
+    public List<string> LoadModels { get; set; } = [];
+
+    /// <value>Default 15 seconds.</value>
+    public int RepositoryPollSeconds { get; set; } = 15;
+
+    /// <summary>Address to listen on.</summary>
+    /// <value>Default 0.0.0.0 (all interfaces, as Triton).</value>
+    public string Host { get; set; } = "0.0.0.0";
+
+    /// <summary>KServe v2 over HTTP/1.1 (and h2c). 0 picks a free port.</summary>
+    /// <value>Default 8000 (Triton's).</value>
+    public int HttpPort { get; set; } = 8000;
+
+    /// <summary>KServe v2 over gRPC (HTTP/2 without TLS). 0 picks a free port.</summary>
+    /// <value>Default 8001 (Triton's).</value>
+    public int GrpcPort { get; set; } = 8001;
+
+    /// <summary>Largest accepted request body or gRPC message.</summary>
+    /// <value>Default 64 MiB (Triton's HTTP limit).</value>
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Triton's --strict-readiness: ready only when every model that should be loaded is ready.
+    /// When false, ready as soon as the start-up loads have finished, whatever their outcome.</summary>
+    /// <value>Default true.</value>
+    public bool StrictReadiness { get; set; } = true;
+
+    /// <summary>Start-up checks with messages naming the key to fix.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (HttpPort is < 0 or > 65535)
+        {
+            yield return $"Inference:HttpPort must be 0..65535 (got {HttpPort}).";
+        }
+        if (GrpcPort is < 0 or > 65535)
+        {
+            yield return $"Inference:GrpcPort must be 0..65535 (got {GrpcPort}).";
+        }
+        if (HttpPort != 0 && HttpPort == GrpcPort)
+        {
+            yield return "Inference:HttpPort and Inference:GrpcPort must differ.";
+        }
+        if (RepositoryPollSeconds < 1)
+        {
+            yield return $"Inference:RepositoryPollSeconds must be at least 1 (got {RepositoryPollSeconds}).";
+        }
+        if (MaxRequestBodyBytes < 1024)
+        {
+            yield return $"Inference:MaxRequestBodyBytes must be at least 1024 (got {MaxRequestBodyBytes}).";
+        }
+        if (!string.IsNullOrEmpty(ModelRepository) && !Directory.Exists(ModelRepository))
+        {
+            yield return $"Inference:ModelRepository '{ModelRepository}' does not exist.";
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using Inference.Server.Backends.OnnxRuntime;
+using Inference.Server.Core;
+using Inference.Server.Scheduling;
+using Microsoft.Extensions.Logging;
+using ModelConfig = Inference.Server.Protos.ModelConfig;
+
+namespace Inference.Server.Repository;
+
+/// <summary>
+/// Turns a model folder into serving versions: read (or take the override) config, auto-complete it from
+/// the ONNX model, validate it, then per selected version create the instances, the scheduler, and run
+/// the warmup. Stateless; the model manager decides when to call it and what to do with the result.
+/// </summary>
+public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+{
+    public ModelRepository Repository => repository;
+
+    /// <summary>Loads off the caller's thread: session creation is synchronous and CPU-heavy.</summary>
+    public Task<ModelLoadResult> LoadAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken) =>
+        Task.Run(() => Load(name, overrideConfig), cancellationToken);
+
+    private ModelLoadResult Load(string name, ModelConfig? overrideConfig)
+    {
+        var fingerprint = repository.Fingerprint(name);
+        var folder = repository.ReadModel(name, overrideConfig);
+        if (!folder.IsSuccess)
+        {
+            return ModelLoadResult.Failed(folder.Error!, fingerprint);
+        }
+        var model = folder.Value!;
+        if (model.Versions.Count == 0)
+        {
+            return ModelLoadResult.Failed(new InferenceError(ErrorCode.NotFound,
+                $"failed to load '{name}': no version folder with a model file matches the version policy"), fingerprint);
+        }
+
+        ModelSignature signature;
+        try
+        {
+            signature = OnnxSignatureReader.Read(model.Versions[^1].ModelPath);
+        }
+        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
+        {
+            return ModelLoadResult.Failed(new InferenceError(ErrorCode.InvalidArgument,
+                $"failed to load '{name}': cannot read {model.Versions[^1].ModelPath}: {e.Message}"), fingerprint);
+        }
+        var completed = ModelConfigAutoComplete.Complete(model.Config, signature, name, gpuAvailable: false);
+        if (!completed.IsSuccess)
+        {
+            return ModelLoadResult.Failed(completed.Error!, fingerprint);
+        }
+        var config = completed.Value!;
+        if (ModelConfigValidator.Validate(config, model.ConfigPath) is { } invalid)
+        {
+            return ModelLoadResult.Failed(invalid, fingerprint);
+        }
+        var labels = repository.ReadLabels(name, config);
+        var settings = OnnxSessionSettings.FromConfig(config);
+        if (!settings.IsSuccess)
+        {
+            return ModelLoadResult.Failed(settings.Error!, fingerprint);
+        }
+        var schedulerOptions = SchedulerOptionsMapper.FromConfig(config);
+        var schema = new ModelIOSchema(config);
+
+        var ready = new List<LoadedModelVersion>();
+        var statuses = new List<VersionStatus>();
+        foreach (var version in model.Versions)
+        {
+            var loaded = LoadVersion(name, version.Version, version.ModelPath, config, settings.Value!, labels, schedulerOptions, schema);
+            if (loaded.IsSuccess)
+            {
+                ready.Add(loaded.Value!);
+                statuses.Add(new VersionStatus(version.Version, ModelVersionState.Ready, ""));
+            }
+            else
+            {
+                statuses.Add(new VersionStatus(version.Version, ModelVersionState.Unavailable, loaded.Error!.Message));
+            }
+        }
+        return new ModelLoadResult(ready, statuses, null, fingerprint);
+    }
+
+    private Result<LoadedModelVersion> LoadVersion(
+        string name, long version, string modelPath, ModelConfig config, OnnxSessionSettings settings,
+        string[]? labels, SchedulerOptions schedulerOptions, ModelIOSchema schema)
+    {
+        var instances = new List<IModelInstance>();
+        try
+        {
+            for (var g = 0; g < config.InstanceGroup.Count; g++)
+            {
+                var group = config.InstanceGroup[g];
+                var groupName = string.IsNullOrEmpty(group.Name) ? $"{name}_{g}" : group.Name;
+                var count = Math.Max(group.Count, 1);
+                for (var i = 0; i < count; i++)
+                {
+                    var instance = OnnxRuntimeBackend.CreateInstance($"{groupName}_{i}", modelPath, config, group, settings, labels);
+                    if (!instance.IsSuccess)
+                    {
+                        throw new ModelLoadException(instance.Error!);
+                    }
+                    instances.Add(instance.Value!);
+                }
+            }
+            if (ModelWarmup.Run(config, instances, Path.Combine(repository.Root, name)) is { } warmupError)
+            {
+                throw new ModelLoadException(warmupError);
+            }
+            var statistics = new ModelStatistics();
+            var scheduler = SchedulerFactory.Create(name, schedulerOptions, instances, statistics, timeProvider,
+                loggerFactory.CreateLogger("Inference.Server.Scheduling"));
+            return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);
+        }
+        catch (ModelLoadException e)
+        {
+            DisposeAll(instances);
+            return e.Error with { Message = $"failed to load '{name}' version {version}: {e.Error.Message}" };
+        }
+        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException or InvalidOperationException)
+        {
+            DisposeAll(instances);
+            return new InferenceError(ErrorCode.Internal, $"failed to load '{name}' version {version}: {e.Message}");
+        }
+    }
+
+    private static void DisposeAll(List<IModelInstance> instances)
+    {
+        foreach (var i in instances)
+        {
+            i.Dispose();
+        }
+    }
+
+    private sealed class ModelLoadException(InferenceError error) : Exception(error.Message)
+    {
+        public InferenceError Error { get; } = error;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Buffers.Binary;
+using Inference.Server.Core;
+using Inference.Server.Scheduling;
+using ModelConfig = Inference.Server.Protos.ModelConfig;
+
+namespace Inference.Server.Repository;
+
+/// <summary>
+/// Runs the config's <c>model_warmup</c> samples on every instance before the version reports ready
+/// (Triton runs them per instance, <c>count</c> times each). Sample data is zeros, seeded random bytes,
+/// or a file next to the model (<c>warmup/&lt;input_data_file&gt;</c>).
+/// </summary>
+public static class ModelWarmup
+{
+    public static InferenceError? Run(ModelConfig config, IReadOnlyList<IModelInstance> instances, string? modelFolder = null)
+    {
+        foreach (var sample in config.ModelWarmup)
+        {
+            var batch = config.MaxBatchSize > 0 ? Math.Max(sample.BatchSize, 1u) : 0u;
+            var runs = Math.Max(sample.Count, 1u);
+            foreach (var instance in instances)
+            {
+                for (var r = 0; r < runs; r++)
+                {
+                    using var request = new InferenceRequest { ModelName = config.Name, BatchSize = (int)Math.Max(batch, 1) };
+                    foreach (var (inputName, input) in sample.Inputs)
+                    {
+                        long[] shape = batch > 0 ? [batch, .. input.Dims] : [.. input.Dims];
+                        var type = (DataType)(int)input.DataType;
+                        if (type == DataType.Bytes || type == DataType.Invalid)
+                        {
+                            return new InferenceError(ErrorCode.Unsupported, $"warmup '{sample.Name}': input '{inputName}' has unsupported type {input.DataType}");
+                        }
+                        var length = checked((int)(ShapeMath.ElementCount(shape) * type.ElementSize()));
+                        var buffer = PooledBuffer.Rent(length);
+                        if (Fill(buffer.Span, input, modelFolder, type) is { } error)
+                        {
+                            buffer.Dispose();
+                            return error with { Message = $"warmup '{sample.Name}': input '{inputName}': {error.Message}" };
+                        }
+                        request.Inputs.Add(new InferTensor(inputName, type, shape, buffer.Memory, buffer));
+                    }
+                    var responses = new InferenceResponse[1];
+                    var timings = default(ExecutionTimings);
+                    try
+                    {
+                        instance.Execute([request], responses, ref timings);
+                    }
+                    catch (Exception e)
+                    {
+                        return new InferenceError(ErrorCode.Internal, $"warmup '{sample.Name}' failed on {instance.Name}: {e.Message}");
+                    }
+                    finally
+                    {
+                        responses[0]?.Dispose();
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static InferenceError? Fill(Span<byte> span, Protos.ModelWarmup.Types.Input input, string? modelFolder, DataType type)
+    {
+        switch (input.InputDataTypeCase)
+        {
+            case Protos.ModelWarmup.Types.Input.InputDataTypeOneofCase.RandomData:
+                var random = new Random(42);
+                if (type is DataType.Fp32)
+                {
+                    for (var i = 0; i + 4 <= span.Length; i += 4)
+                    {
+                        BinaryPrimitives.WriteSingleLittleEndian(span[i..], random.NextSingle());
+                    }
+                }
+                else
+                {
+                    random.NextBytes(span);
+                    if (type == DataType.Bool)
+                    {
+                        foreach (ref var b in span)
+                        {
+                            b &= 1;
+                        }
+                    }
+                }
+                return null;
+            case Protos.ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile:
+                if (modelFolder is null)
+                {
+                    return new InferenceError(ErrorCode.InvalidArgument, "input_data_file needs the model folder");
+                }
+                var path = Path.Combine(modelFolder, "warmup", input.InputDataFile);
+                if (!File.Exists(path))
+                {
+                    return new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{path}' does not exist");
+                }
+                var bytes = File.ReadAllBytes(path);
+                if (bytes.Length != span.Length)
+                {
+                    return new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{path}' has {bytes.Length} bytes, expected {span.Length}");
+                }
+                bytes.CopyTo(span);
+                return null;
+            default:
+                span.Clear();
+                return null;
+        }
+    }
+}
