@@ -29,11 +29,15 @@ public static class DefaultModelRepository
     /// several processes: each builds into its own temporary folder beside the target and renames it into place;
     /// a loser of the race discards its copy and uses the winner's. Takes a few seconds when it generates.
     /// </summary>
-    public static string EnsureCreated(string? cacheRoot = null)
+    public static string EnsureCreated(string? cacheRoot = null) =>
+        EnsureCreated(Path.GetFullPath(cacheRoot ?? ResolveCacheRoot()), WriteResNet50, ContentVersion);
+
+    /// <summary>The create-once logic of <see cref="EnsureCreated(string?)"/> with the content and its version
+    /// stamp as parameters: <paramref name="writeRepository"/> fills an empty staging folder.</summary>
+    internal static string EnsureCreated(string root, Action<string> writeRepository, string contentVersion)
     {
-        var root = Path.GetFullPath(cacheRoot ?? ResolveCacheRoot());
         var repository = Path.Combine(root, "model-repository");
-        if (IsCurrent(repository))
+        if (IsCurrent(repository, contentVersion))
         {
             return repository;
         }
@@ -42,9 +46,10 @@ public static class DefaultModelRepository
         var staging = Path.Combine(root, $".model-repository.{Guid.NewGuid():N}.tmp");
         try
         {
-            WriteResNet50(staging);
-            File.WriteAllText(Path.Combine(staging, MarkerFileName), ContentVersion);
-            if (Directory.Exists(repository) && !IsCurrent(repository))
+            Directory.CreateDirectory(staging);
+            writeRepository(staging);
+            File.WriteAllText(Path.Combine(staging, MarkerFileName), contentVersion);
+            if (Directory.Exists(repository) && !IsCurrent(repository, contentVersion))
             {
                 MoveAsideAndDelete(repository);
             }
@@ -52,7 +57,7 @@ public static class DefaultModelRepository
             {
                 Directory.Move(staging, repository);
             }
-            catch (IOException) when (IsCurrent(repository))
+            catch (IOException) when (IsCurrent(repository, contentVersion))
             {
                 // Another process finished first; its repository is identical.
             }
@@ -122,12 +127,12 @@ public static class DefaultModelRepository
             LabelFileName, cpuInstances, preferredBatchSizes, maxQueueDelayMicroseconds));
     }
 
-    private static bool IsCurrent(string repository)
+    private static bool IsCurrent(string repository, string contentVersion)
     {
         var marker = Path.Combine(repository, MarkerFileName);
         try
         {
-            return File.Exists(marker) && File.ReadAllText(marker) == ContentVersion;
+            return File.Exists(marker) && File.ReadAllText(marker) == contentVersion;
         }
         catch (IOException)
         {

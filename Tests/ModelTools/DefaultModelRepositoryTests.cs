@@ -41,3 +41,54 @@ public sealed class DefaultModelRepositoryTests : IDisposable
         }
     }
 }
+
+public sealed class DefaultModelRepositoryRaceTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task EnsureCreated_FourConcurrentCallers_AllGetOneCompleteRepositoryAndNoLeftovers()
+    {
+        const int callers = 4;
+        using var everyoneIsWriting = new Barrier(callers);
+        var writes = 0;
+        void Write(string staging)
+        {
+            Interlocked.Increment(ref writes);
+            DefaultModelRepository.WriteSmallModel(staging, "tiny");
+            everyoneIsWriting.SignalAndWait(TimeSpan.FromSeconds(30)); // all stage before anyone renames
+        }
+
+        var paths = await Task.WhenAll(Enumerable.Range(0, callers).Select(_ =>
+            Task.Run(() => DefaultModelRepository.EnsureCreated(_temp.Path, Write, "v1"))));
+
+        Assert.Equal(callers, writes);
+        Assert.All(paths, p => Assert.Equal(_temp.Combine("model-repository"), p));
+        Assert.Equal(["model-repository"], Directory.GetFileSystemEntries(_temp.Path).Select(Path.GetFileName));
+        Assert.True(File.Exists(Path.Combine(paths[0], "tiny", "1", "model.onnx")));
+        Assert.True(File.Exists(Path.Combine(paths[0], "tiny", "config.pbtxt")));
+    }
+
+    [Fact]
+    public void EnsureCreated_CurrentRepository_IsNotRewritten_StaleOneIsReplaced()
+    {
+        var writes = 0;
+        void Write(string staging)
+        {
+            writes++;
+            File.WriteAllText(Path.Combine(staging, "content.txt"), $"write {writes}");
+        }
+
+        var path = DefaultModelRepository.EnsureCreated(_temp.Path, Write, "v1");
+        DefaultModelRepository.EnsureCreated(_temp.Path, Write, "v1");
+        Assert.Equal(1, writes);
+
+        DefaultModelRepository.EnsureCreated(_temp.Path, Write, "v2");
+
+        Assert.Equal(2, writes);
+        Assert.Equal("write 2", File.ReadAllText(Path.Combine(path, "content.txt")));
+        Assert.Equal(["model-repository"], Directory.GetFileSystemEntries(_temp.Path).Select(Path.GetFileName));
+    }
+}

@@ -1,5 +1,6 @@
 namespace Inference.Server.Backends.OnnxRuntime;
 
+/// <summary>The kind of device an instance is placed on (Triton's KIND_CPU / KIND_GPU).</summary>
 public enum OnnxDeviceKind
 {
     Cpu,

@@ -128,6 +128,10 @@ public sealed class OnnxRuntimeInstance : IModelInstance
     {
         var plan = _inputs[k];
         var first = FindInput(requests[start], plan.Name);
+        if (batching && first.Shape.Length == 0)
+        {
+            throw new InvalidOperationException($"input '{plan.Name}' of batching model '{_modelName}' has no batch dimension");
+        }
         var shape = ModelShape(plan, first.Shape, rows, batching);
         var byteCount = checked(ShapeMath.ElementCount(shape) * plan.ElementSize);
 
@@ -312,9 +316,9 @@ public sealed class OnnxRuntimeInstance : IModelInstance
     {
         foreach (var plan in _inputs)
         {
-            var x = FindInput(a, plan.Name).Shape.AsSpan(1);
-            var y = FindInput(b, plan.Name).Shape.AsSpan(1);
-            if (!x.SequenceEqual(y))
+            var x = FindInput(a, plan.Name).Shape;
+            var y = FindInput(b, plan.Name).Shape;
+            if (x.Length == 0 || y.Length == 0 || !x.AsSpan(1).SequenceEqual(y.AsSpan(1)))
             {
                 return false;
             }
