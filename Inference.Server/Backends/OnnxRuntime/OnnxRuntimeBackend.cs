@@ -1,0 +1,195 @@
+using Inference.Server.Core;
+using Inference.Server.Scheduling;
+using Microsoft.ML.OnnxRuntime;
+using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
+using ModelConfig = Inference.Server.Protos.ModelConfig;
+
+namespace Inference.Server.Backends.OnnxRuntime;
+
+/// <summary>
+/// Creates ONNX Runtime model instances (platform "onnxruntime_onnx"). The model manager calls
+/// <see cref="CreateInstance"/> once per instance of each instance group; every instance owns its own session.
+/// </summary>
+public static class OnnxRuntimeBackend
+{
+    public const string Platform = "onnxruntime_onnx";
+
+    public const string BackendName = "onnxruntime";
+
+    /// <summary>
+    /// Loads <paramref name="modelPath"/> into a new session for <paramref name="device"/> and checks it against
+    /// <paramref name="config"/> (the effective, auto-completed config): every config input/output must exist in the
+    /// model with the same data type; when the config lists inputs, it must list all of the model's; batching
+    /// models (max_batch_size &gt; 0) need a variable first dimension on every input and output. Config
+    /// <c>reshape</c>s and <c>max_batch_size</c> are honoured by the instance. <paramref name="labels"/> maps output
+    /// names to class labels (see <see cref="LoadLabels"/>) for the classification extension. Responses carry
+    /// <c>config.name</c> and <paramref name="modelVersion"/>.
+    /// Expected failures (unreadable model, mismatching config, BYTES tensors, unavailable CUDA) come back as errors;
+    /// the caller owns and disposes the returned instance.
+    /// </summary>
+    public static Result<IModelInstance> CreateInstance(
+        string name,
+        string modelPath,
+        ModelConfig config,
+        OnnxSessionSettings settings,
+        OnnxDevice device,
+        long modelVersion = 1,
+        IReadOnlyDictionary<string, string[]>? labels = null)
+    {
+        if (config.MaxBatchSize < 0)
+        {
+            return Invalid($"max_batch_size must be >= 0, got {config.MaxBatchSize}");
+        }
+        if (!File.Exists(modelPath))
+        {
+            return Invalid($"model file '{modelPath}' does not exist");
+        }
+
+        var options = settings.CreateSessionOptions(name);
+        var placementError = OnnxExecutionProviders.Configure(options, device);
+        if (placementError is not null)
+        {
+            options.Dispose();
+            return placementError;
+        }
+
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(modelPath, options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            options.Dispose();
+            return new InferenceError(ErrorCode.Internal, $"failed to load '{modelPath}' into ONNX Runtime: {ex.Message}");
+        }
+
+        var plans = BuildPlans(session, config, labels);
+        if (!plans.IsSuccess)
+        {
+            session.Dispose();
+            options.Dispose();
+            return plans.Error!;
+        }
+        var (inputs, outputs) = plans.Value;
+        return new OnnxRuntimeInstance(name, device, config.Name, modelVersion, config.MaxBatchSize, session, options, inputs, outputs);
+    }
+
+    /// <summary>
+    /// Reads the label file of each config output that names one (<c>label_filename</c>, relative to
+    /// <paramref name="modelDirectory"/>, one label per line).
+    /// </summary>
+    public static Result<IReadOnlyDictionary<string, string[]>> LoadLabels(string modelDirectory, ModelConfig config)
+    {
+        var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var output in config.Output)
+        {
+            if (string.IsNullOrEmpty(output.LabelFilename))
+            {
+                continue;
+            }
+            var path = Path.Combine(modelDirectory, output.LabelFilename);
+            try
+            {
+                var lines = File.ReadAllLines(path);
+                // A trailing empty line is the file's final newline, not a label.
+                labels[output.Name] = lines.Length > 0 && lines[^1].Length == 0 ? lines[..^1] : lines;
+            }
+            catch (IOException ex)
+            {
+                return Invalid($"cannot read label file '{path}' of output '{output.Name}': {ex.Message}");
+            }
+        }
+        return labels;
+    }
+
+    private static Result<(InputPlan[] Inputs, OutputPlan[] Outputs)> BuildPlans(
+        InferenceSession session, ModelConfig config, IReadOnlyDictionary<string, string[]>? labels)
+    {
+        var signatureResult = OnnxSignatureReader.FromSession(session);
+        if (!signatureResult.IsSuccess)
+        {
+            return signatureResult.Error!;
+        }
+        var signature = signatureResult.Value!;
+        var batching = config.MaxBatchSize > 0;
+
+        foreach (var t in signature.Inputs.Concat(signature.Outputs))
+        {
+            if (t.DataType == DataType.Bytes)
+            {
+                return new InferenceError(ErrorCode.Unsupported,
+                    $"tensor '{t.Name}' is BYTES (string): BYTES tensors are not supported by the {BackendName} backend");
+            }
+            if (batching && (t.Shape.Length == 0 || t.Shape[0] != -1))
+            {
+                return Invalid($"model '{config.Name}' has max_batch_size {config.MaxBatchSize} but tensor '{t.Name}' " +
+                    $"has shape {ShapeMath.Format(t.Shape)} without a variable first (batch) dimension");
+            }
+        }
+
+        if (config.Input.Count > 0 && config.Input.Count != signature.Inputs.Count)
+        {
+            return Invalid($"config of '{config.Name}' lists {config.Input.Count} inputs, the model has {signature.Inputs.Count} " +
+                $"({string.Join(", ", signature.Inputs.Select(i => i.Name))})");
+        }
+
+        var inputs = new List<InputPlan>();
+        foreach (var t in signature.Inputs)
+        {
+            var configured = config.Input.FirstOrDefault(i => i.Name == t.Name);
+            if (config.Input.Count > 0 && configured is null)
+            {
+                return Invalid($"model input '{t.Name}' is missing from the config of '{config.Name}'");
+            }
+            if (configured is not null && (DataType)(int)configured.DataType != t.DataType)
+            {
+                return Invalid($"input '{t.Name}': config says {((DataType)(int)configured.DataType).ToConfigName()}, the model has {t.DataType.ToConfigName()}");
+            }
+            var reshape = configured?.Reshape is { } r ? r.Shape.ToArray() : null;
+            inputs.Add(new InputPlan(t.Name, t.DataType, OnnxTypeMap.ToElementType(t.DataType), reshape,
+                new PinnedStagingBuffer(InitialStagingBytes(t, reshape, config.MaxBatchSize))));
+        }
+        foreach (var configured in config.Input)
+        {
+            if (signature.Inputs.All(i => i.Name != configured.Name))
+            {
+                return Invalid($"config input '{configured.Name}' is not an input of the model (inputs: {string.Join(", ", signature.Inputs.Select(i => i.Name))})");
+            }
+        }
+
+        var outputs = new List<OutputPlan>();
+        foreach (var t in signature.Outputs)
+        {
+            var configured = config.Output.FirstOrDefault(o => o.Name == t.Name);
+            if (configured is not null && (DataType)(int)configured.DataType != t.DataType)
+            {
+                return Invalid($"output '{t.Name}': config says {((DataType)(int)configured.DataType).ToConfigName()}, the model has {t.DataType.ToConfigName()}");
+            }
+            var clientDims = configured?.Reshape is not null ? configured.Dims.ToArray() : null;
+            byte[][]? suffixes = labels is not null && labels.TryGetValue(t.Name, out var l) ? ClassificationWriter.EncodeLabels(l) : null;
+            outputs.Add(new OutputPlan(t.Name, t.DataType, clientDims, suffixes));
+        }
+        foreach (var configured in config.Output)
+        {
+            if (signature.Outputs.All(o => o.Name != configured.Name))
+            {
+                return Invalid($"config output '{configured.Name}' is not an output of the model (outputs: {string.Join(", ", signature.Outputs.Select(o => o.Name))})");
+            }
+        }
+        return (inputs.ToArray(), outputs.ToArray());
+    }
+
+    /// <summary>max_batch_size rows when a row's size is known, so the buffer never grows; small otherwise.</summary>
+    private static long InitialStagingBytes(TensorSignature t, long[]? reshape, int maxBatchSize)
+    {
+        if (maxBatchSize == 0)
+        {
+            return 0; // Each request runs alone, read in place.
+        }
+        var rowElements = ShapeMath.ElementCount(reshape ?? t.Shape.AsSpan(1));
+        return rowElements < 0 ? 0 : rowElements * t.DataType.ElementSize() * maxBatchSize;
+    }
+
+    private static InferenceError Invalid(string message) => new(ErrorCode.InvalidArgument, message);
+}
