@@ -34,17 +34,12 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
                 $"failed to load '{name}': no version folder with a model file matches the version policy"), fingerprint);
         }
 
-        ModelSignature signature;
-        try
+        var signature = OnnxSignatureReader.TryRead(model.Versions[^1].ModelPath);
+        if (!signature.IsSuccess)
         {
-            signature = OnnxSignatureReader.Read(model.Versions[^1].ModelPath);
+            return ModelLoadResult.Failed(signature.Error! with { Message = $"failed to load '{name}': {signature.Error!.Message}" }, fingerprint);
         }
-        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or IOException)
-        {
-            return ModelLoadResult.Failed(new InferenceError(ErrorCode.InvalidArgument,
-                $"failed to load '{name}': cannot read {model.Versions[^1].ModelPath}: {e.Message}"), fingerprint);
-        }
-        var completed = ModelConfigAutoComplete.Complete(model.Config, signature, name, gpuAvailable: false);
+        var completed = ModelConfigAutoComplete.Complete(model.Config, signature.Value!, name, gpuAvailable: false);
         if (!completed.IsSuccess)
         {
             return ModelLoadResult.Failed(completed.Error!, fingerprint);
@@ -54,7 +49,11 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
         {
             return ModelLoadResult.Failed(invalid, fingerprint);
         }
-        var labels = repository.ReadLabels(name, config);
+        var labels = OnnxRuntimeBackend.LoadLabels(Path.Combine(repository.Root, name), config);
+        if (!labels.IsSuccess)
+        {
+            return ModelLoadResult.Failed(labels.Error!, fingerprint);
+        }
         var settings = OnnxSessionSettings.FromConfig(config);
         if (!settings.IsSuccess)
         {
@@ -67,7 +66,7 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
         var statuses = new List<VersionStatus>();
         foreach (var version in model.Versions)
         {
-            var loaded = LoadVersion(name, version.Version, version.ModelPath, config, settings.Value!, labels, schedulerOptions, schema);
+            var loaded = LoadVersion(name, version.Version, version.ModelPath, config, settings.Value!, labels.Value, schedulerOptions, schema);
             if (loaded.IsSuccess)
             {
                 ready.Add(loaded.Value!);
@@ -83,7 +82,7 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
 
     private Result<LoadedModelVersion> LoadVersion(
         string name, long version, string modelPath, ModelConfig config, OnnxSessionSettings settings,
-        string[]? labels, SchedulerOptions schedulerOptions, ModelIOSchema schema)
+        IReadOnlyDictionary<string, string[]>? labels, SchedulerOptions schedulerOptions, ModelIOSchema schema)
     {
         var instances = new List<IModelInstance>();
         try
@@ -92,10 +91,10 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
             {
                 var group = config.InstanceGroup[g];
                 var groupName = string.IsNullOrEmpty(group.Name) ? $"{name}_{g}" : group.Name;
-                var count = Math.Max(group.Count, 1);
-                for (var i = 0; i < count; i++)
+                var index = 0;
+                foreach (var device in InstancePlacement.Devices(group))
                 {
-                    var instance = OnnxRuntimeBackend.CreateInstance($"{groupName}_{i}", modelPath, config, group, settings, labels);
+                    var instance = OnnxRuntimeBackend.CreateInstance($"{groupName}_{index++}", modelPath, config, settings, device, version, labels);
                     if (!instance.IsSuccess)
                     {
                         throw new ModelLoadException(instance.Error!);
