@@ -29,6 +29,9 @@ internal sealed class FakeInstance(string name = "fake_0", bool blocking = false
 
     public ExecutionTimings Timings { get; set; } = new() { ComputeInputNs = 10, ComputeInferNs = 100, ComputeOutputNs = 20 };
 
+    /// <summary>Runs inside every execution (after recording it), e.g. to spend some time.</summary>
+    public Action? Work { get; init; }
+
     /// <summary>Also released whenever an execution starts, to learn which of several instances was called.</summary>
     public SemaphoreSlim? SharedEntered { get; init; }
 
@@ -67,6 +70,7 @@ internal sealed class FakeInstance(string name = "fake_0", bool blocking = false
             {
                 throw new TimeoutException("test never allowed the execution");
             }
+            Work?.Invoke();
             if (FailWhen(index) is { } failure)
             {
                 throw failure;
