@@ -107,7 +107,7 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
                 throw new ModelLoadException(warmupError);
             }
             var statistics = new ModelStatistics();
-            var scheduler = SchedulerFactory.Create(name, schedulerOptions, instances, statistics, timeProvider,
+            var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
                 loggerFactory.CreateLogger("Inference.Server.Scheduling"));
             return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);
         }
