@@ -189,6 +189,10 @@ public static class ModelConfigAutoComplete
         }
         shape.AddRange(reshape is null ? dims : reshape.Shape);
         string configShape = ShapeMath.Format([.. shape]) + (reshape is null ? "" : " (reshaped)");
+        if (model.Shape.Length == 0 && shape is [1])
+        {
+            return null; // Triton's spelling of a scalar in a non-batching model: dims [ 1 ].
+        }
         if (shape.Count != model.Shape.Length)
         {
             return Error(config.Name, $"{kind} '{name}' has {shape.Count} dims {configShape} in the config (batch dim included) but {model.Shape.Length} dims {ShapeMath.Format(model.Shape)} in the model file");
