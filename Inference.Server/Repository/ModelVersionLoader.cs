@@ -22,37 +22,48 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
     private ModelLoadResult Load(string name, ModelConfig? overrideConfig)
     {
         var fingerprint = repository.Fingerprint(name);
-        var folder = repository.ReadModel(name, overrideConfig);
-        if (!folder.IsSuccess)
+        var read = repository.ReadModel(name, overrideConfig);
+        if (!read.IsSuccess)
         {
-            return ModelLoadResult.Failed(folder.Error!, fingerprint);
+            return ModelLoadResult.Failed(read.Error!, fingerprint);
         }
-        var model = folder.Value!;
-        if (model.Versions.Count == 0)
+        var folder = read.Value!;
+        var candidates = ModelRepository.SelectVersions(folder, folder.Config?.VersionPolicy);
+        var newest = candidates.LastOrDefault(v => v.IsValid);
+        if (newest is null)
         {
-            return ModelLoadResult.Failed(new InferenceError(ErrorCode.NotFound,
-                $"failed to load '{name}': no version folder with a model file matches the version policy"), fingerprint);
+            return ModelLoadResult.Failed(new InferenceError(ErrorCode.NotFound, candidates.Count == 0
+                ? $"failed to load '{name}': no version folder with a model file matches the version policy"
+                : $"failed to load '{name}': {candidates[^1].Error}"), fingerprint);
         }
 
-        var signature = OnnxSignatureReader.TryRead(model.Versions[^1].ModelPath);
+        var signature = OnnxSignatureReader.TryRead(newest.ModelFilePath!);
         if (!signature.IsSuccess)
         {
             return ModelLoadResult.Failed(signature.Error! with { Message = $"failed to load '{name}': {signature.Error!.Message}" }, fingerprint);
         }
-        var completed = ModelConfigAutoComplete.Complete(model.Config, signature.Value!, name, gpuAvailable: false);
+        var completed = ModelConfigAutoComplete.Complete(folder.Config, signature.Value!, name, gpuAvailable: false);
         if (!completed.IsSuccess)
         {
             return ModelLoadResult.Failed(completed.Error!, fingerprint);
         }
         var config = completed.Value!;
-        if (ModelConfigValidator.Validate(config, model.ConfigPath) is { } invalid)
+        if (ModelConfigValidator.Validate(config, folder.ConfigPath, name) is { } invalid)
         {
             return ModelLoadResult.Failed(invalid, fingerprint);
         }
-        var labels = OnnxRuntimeBackend.LoadLabels(Path.Combine(repository.Root, name), config);
-        if (!labels.IsSuccess)
+        var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var output in config.Output)
         {
-            return ModelLoadResult.Failed(labels.Error!, fingerprint);
+            var read1 = ModelRepository.ReadLabels(folder, output);
+            if (!read1.IsSuccess)
+            {
+                return ModelLoadResult.Failed(read1.Error!, fingerprint);
+            }
+            if (read1.Value is { } l)
+            {
+                labels[output.Name] = l;
+            }
         }
         var settings = OnnxSessionSettings.FromConfig(config);
         if (!settings.IsSuccess)
@@ -60,13 +71,18 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
             return ModelLoadResult.Failed(settings.Error!, fingerprint);
         }
         var schedulerOptions = SchedulerOptionsMapper.FromConfig(config);
-        var schema = new ModelIOSchema(config);
+        var schema = ModelIOSchema.Create(config);
 
         var ready = new List<LoadedModelVersion>();
         var statuses = new List<VersionStatus>();
-        foreach (var version in model.Versions)
+        foreach (var version in ModelRepository.SelectVersions(folder, config.VersionPolicy))
         {
-            var loaded = LoadVersion(name, version.Version, version.ModelPath, config, settings.Value!, labels.Value, schedulerOptions, schema);
+            if (!version.IsValid)
+            {
+                statuses.Add(new VersionStatus(version.Version, ModelVersionState.Unavailable, version.Error!));
+                continue;
+            }
+            var loaded = LoadVersion(name, version.Version, version.ModelFilePath!, config, settings.Value!, labels, schedulerOptions, schema);
             if (loaded.IsSuccess)
             {
                 ready.Add(loaded.Value!);
