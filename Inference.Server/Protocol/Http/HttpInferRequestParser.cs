@@ -415,7 +415,7 @@ public static class HttpInferRequestParser
                 case JsonTokenType.String: value = reader.GetString()!; break;
                 case JsonTokenType.True or JsonTokenType.False: value = reader.GetBoolean(); break;
                 case JsonTokenType.Number:
-                    value = reader.TryGetInt64(out var l) ? l : reader.TryGetUInt64(out var u) ? u : reader.GetDouble();
+                    value = reader.TryGetInt64(out var l) ? l : reader.TryGetUInt64(out var u) ? (object)u : reader.GetDouble();
                     break;
                 default:
                     return ProtocolErrors.Invalid($"parameter '{key}' must be a string, number or boolean");
