@@ -183,6 +183,15 @@ public class HttpEndToEndTests(ProtocolHostFixture fixture) : IClassFixture<Prot
         await AssertErrorAsync(await PostJsonAsync("/v2/models/identity/versions/1.5/infer", body), HttpStatusCode.BadRequest, "not a non-negative integer");
     }
 
+    [Fact]
+    public async Task Infer_ServerThrows_Is500ErrorJsonAndServingGoesOn()
+    {
+        const string body = """{"inputs":[{"name":"INPUT0","shape":[1],"datatype":"FP32","data":[1]}]}""";
+
+        await AssertErrorAsync(await PostJsonAsync("/v2/models/explodes/infer", body), HttpStatusCode.InternalServerError, "bug on purpose");
+        await AssertServerStillServesAsync();
+    }
+
     [Theory]
     [InlineData("abc", "Unable to parse Inference-Header-Content-Length")]
     [InlineData("-5", "Unable to parse Inference-Header-Content-Length")]
@@ -208,23 +217,39 @@ public class HttpEndToEndTests(ProtocolHostFixture fixture) : IClassFixture<Prot
     [Fact]
     public async Task Infer_BodyOverTheLimit_Is413WithErrorJson()
     {
-        var content = new ByteArrayContent(new byte[ProtocolTestHost.MaxBodyBytes + 1]);
+        // Expect: 100-continue, so the client waits for the early 413 instead of racing to upload the body.
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/identity/infer")
+        {
+            Content = new ByteArrayContent(new byte[ProtocolTestHost.MaxBodyBytes + 1]),
+        };
+        request.Headers.ExpectContinue = true;
 
-        await AssertErrorAsync(await Http.PostAsync("/v2/models/identity/infer", content, Ct), HttpStatusCode.RequestEntityTooLarge, "exceeds the limit");
+        await AssertErrorAsync(await Http.SendAsync(request, Ct), HttpStatusCode.RequestEntityTooLarge, "exceeds the limit");
         await AssertServerStillServesAsync();
     }
 
     [Fact]
-    public async Task Infer_ChunkedBodyOverTheLimit_IsKestrels413AsErrorJson()
+    public async Task Infer_BodyOfUnknownLengthOverTheLimit_IsKestrels413AsErrorJson()
     {
         // No Content-Length: Kestrel itself stops the body at MaxRequestBodySize (BadHttpRequestException).
-        var content = new StreamContent(new MemoryStream(new byte[ProtocolTestHost.MaxBodyBytes + 4096]));
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/identity/infer") { Content = content };
-        request.Headers.TransferEncodingChunked = true;
+        // HTTP/2 (h2c), so that the early reply cannot be lost to a connection reset while the client still sends.
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.Host.Http2Address, "/v2/models/identity/infer"))
+        {
+            Content = new StreamContent(new UnknownLengthStream(new byte[ProtocolTestHost.MaxBodyBytes + 4096])),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
 
         using var response = await Http.SendAsync(request, Ct);
 
-        await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, "");
+        Assert.Null(request.Content.Headers.ContentLength);
+        await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, "Request body too large");
+    }
+
+    /// <summary>A readable stream that hides its length, so the client cannot send a Content-Length.</summary>
+    private sealed class UnknownLengthStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
     }
 
     [Fact]

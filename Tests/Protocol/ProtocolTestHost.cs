@@ -28,7 +28,11 @@ internal sealed class ProtocolTestHost : IAsyncDisposable
         Server = server;
         Http = new HttpClient { BaseAddress = http };
         Channel = GrpcChannel.ForAddress(grpc);
+        Http2Address = grpc;
     }
+
+    /// <summary>The HTTP/2-only (h2c) endpoint: gRPC, and the REST API for clients speaking HTTP/2.</summary>
+    public Uri Http2Address { get; }
 
     public ReferenceInferenceServer Server { get; }
 

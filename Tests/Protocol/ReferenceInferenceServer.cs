@@ -11,12 +11,15 @@ namespace Inference.Tests.Protocol;
 /// <summary>
 /// A small, honest IInferenceServer for protocol tests: model "identity" (version 1) returns its INPUT0 as
 /// OUTPUT0 (any datatype; classification on FP32 gives Triton's "score:index" strings); model "not_ready" is known
-/// but never ready; anything else is not found. It records the last request's protocol-level fields.
+/// but never ready; inference on "explodes" throws; anything else is not found. It records the last request's protocol-level fields.
 /// </summary>
 internal sealed class ReferenceInferenceServer : IInferenceServer
 {
     public const string Identity = "identity";
     public const string NotReady = "not_ready";
+
+    /// <summary>A model whose inference throws: a stand-in for a server bug.</summary>
+    public const string Explodes = "explodes";
 
     private readonly ModelStatistics _identityStats = new();
 
@@ -92,6 +95,10 @@ internal sealed class ReferenceInferenceServer : IInferenceServer
     {
         using (request)
         {
+            if (request.ModelName == Explodes)
+            {
+                throw new InvalidOperationException("the reference server's bug on purpose");
+            }
             return ValueTask.FromResult(Infer(request));
         }
     }

@@ -13,6 +13,7 @@ public static class KServeHttpEndpoints
     public static IEndpointRouteBuilder MapKServeHttp(this IEndpointRouteBuilder app)
     {
         var v2 = app.MapGroup("/v2");
+        v2.AddEndpointFilter(UnexpectedErrorFilter.InvokeAsync);
         v2.MapGet("", ServerMetadataAsync);
         v2.MapGet("/health/live", (HttpContext c) => Health(c, s => s.IsLive));
         v2.MapGet("/health/ready", (HttpContext c) => Health(c, s => s.IsReady));

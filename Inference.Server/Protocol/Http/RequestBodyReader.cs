@@ -12,7 +12,7 @@ namespace Inference.Server.Protocol.Http;
 /// </summary>
 public static class RequestBodyReader
 {
-    /// <summary>The error code used for 413 (no <see cref="ErrorCode"/> means "too large").</summary>
+    /// <summary>The HTTP status of an over-limit body (no <see cref="ErrorCode"/> stands for it).</summary>
     public const int BodyTooLarge = StatusCodes.Status413PayloadTooLarge;
 
     public static async ValueTask<BodyReadResult> ReadAsync(HttpRequest request, long fallbackLimit, CancellationToken cancellationToken)
