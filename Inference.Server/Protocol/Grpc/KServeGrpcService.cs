@@ -1,0 +1,196 @@
+using Grpc.Core;
+using Inference.Server.Core;
+using Inference.Server.Protos;
+
+namespace Inference.Server.Protocol.Grpc;
+
+/// <summary>
+/// Triton's GRPCInferenceService over <see cref="IInferenceServer"/>: translation only. Expected failures become
+/// <see cref="RpcException"/> with the status code of <see cref="ProtocolErrors.ToGrpcStatusCode"/>; on the
+/// stream they become <c>error_message</c> replies and the stream goes on. Shared memory, trace and log
+/// settings answer UNIMPLEMENTED.
+/// </summary>
+public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time) : GRPCInferenceService.GRPCInferenceServiceBase
+{
+    public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerLiveResponse { Live = server.IsLive });
+
+    public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerReadyResponse { Ready = server.IsReady });
+
+    public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context) =>
+        Task.FromResult(new ModelReadyResponse { Ready = server.IsModelReady(request.Name, Version(request.Version)) });
+
+    public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
+    {
+        var m = server.Metadata;
+        var reply = new ServerMetadataResponse { Name = m.Name, Version = m.Version };
+        reply.Extensions.Add(m.Extensions);
+        return Task.FromResult(reply);
+    }
+
+    public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
+    {
+        var m = Unwrap(server.GetModelMetadata(request.Name, Version(request.Version)));
+        var reply = new ModelMetadataResponse { Name = m.Name, Platform = m.Platform };
+        reply.Versions.Add(m.Versions);
+        foreach (var t in m.Inputs)
+        {
+            reply.Inputs.Add(ToMetadata(t));
+        }
+        foreach (var t in m.Outputs)
+        {
+            reply.Outputs.Add(ToMetadata(t));
+        }
+        return Task.FromResult(reply);
+    }
+
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    {
+        var result = await InferAsync(request, context.CancellationToken);
+        if (result.Error is not null)
+        {
+            throw ProtocolErrors.ToRpcException(result.Error);
+        }
+        return result.Reply!;
+    }
+
+    public override async Task ModelStreamInfer(
+        IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    {
+        // Requests run concurrently; each reply goes out as soon as it is ready, one write at a time.
+        using var writeLock = new SemaphoreSlim(1, 1);
+        var pending = new List<Task>();
+        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            pending.Add(RunOneAsync(request));
+            if (pending.Count >= 64)
+            {
+                pending.RemoveAll(t => t.IsCompleted);
+            }
+        }
+        await Task.WhenAll(pending);
+
+        async Task RunOneAsync(ModelInferRequest request)
+        {
+            var result = await InferAsync(request, context.CancellationToken);
+            var reply = result.Error is null
+                ? new ModelStreamInferResponse { InferResponse = result.Reply }
+                : new ModelStreamInferResponse { ErrorMessage = result.Error.Message };
+            await writeLock.WaitAsync(context.CancellationToken);
+            try
+            {
+                await responseStream.WriteAsync(reply, context.CancellationToken);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+    }
+
+    public override Task<ModelConfigResponse> ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
+        Task.FromResult(new ModelConfigResponse { Config = Unwrap(server.GetModelConfig(request.Name, Version(request.Version))) });
+
+    public override Task<ModelStatisticsResponse> ModelStatistics(ModelStatisticsRequest request, ServerCallContext context)
+    {
+        var name = string.IsNullOrEmpty(request.Name) ? null : request.Name;
+        return Task.FromResult(StatisticsMapper.ToProto(Unwrap(server.GetStatistics(name, Version(request.Version)))));
+    }
+
+    public override Task<RepositoryIndexResponse> RepositoryIndex(RepositoryIndexRequest request, ServerCallContext context)
+    {
+        var reply = new RepositoryIndexResponse();
+        foreach (var e in server.GetRepositoryIndex(request.Ready))
+        {
+            reply.Models.Add(new RepositoryIndexResponse.Types.ModelIndex { Name = e.Name, Version = e.Version, State = e.State, Reason = e.Reason });
+        }
+        return Task.FromResult(reply);
+    }
+
+    public override async Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context)
+    {
+        string? config = null;
+        foreach (var (key, value) in request.Parameters)
+        {
+            if (key == "config")
+            {
+                if (value.ParameterChoiceCase != ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam)
+                {
+                    throw ProtocolErrors.ToRpcException(ProtocolErrors.Invalid("parameter 'config' must be a string holding the model config as JSON"));
+                }
+                config = value.StringParam;
+            }
+            else if (key.StartsWith("file:", StringComparison.Ordinal))
+            {
+                throw ProtocolErrors.ToRpcException(new InferenceError(ErrorCode.Unsupported, "file overrides in load parameters are not supported"));
+            }
+        }
+        var error = await server.LoadModelAsync(request.ModelName, config, context.CancellationToken);
+        return error is null ? new RepositoryModelLoadResponse() : throw ProtocolErrors.ToRpcException(error);
+    }
+
+    public override async Task<RepositoryModelUnloadResponse> RepositoryModelUnload(RepositoryModelUnloadRequest request, ServerCallContext context)
+    {
+        var error = await server.UnloadModelAsync(request.ModelName, context.CancellationToken);
+        return error is null ? new RepositoryModelUnloadResponse() : throw ProtocolErrors.ToRpcException(error);
+    }
+
+    public override Task<SystemSharedMemoryStatusResponse> SystemSharedMemoryStatus(SystemSharedMemoryStatusRequest request, ServerCallContext context) =>
+        throw Unimplemented("system shared memory");
+
+    public override Task<SystemSharedMemoryRegisterResponse> SystemSharedMemoryRegister(SystemSharedMemoryRegisterRequest request, ServerCallContext context) =>
+        throw Unimplemented("system shared memory");
+
+    public override Task<SystemSharedMemoryUnregisterResponse> SystemSharedMemoryUnregister(SystemSharedMemoryUnregisterRequest request, ServerCallContext context) =>
+        throw Unimplemented("system shared memory");
+
+    public override Task<CudaSharedMemoryStatusResponse> CudaSharedMemoryStatus(CudaSharedMemoryStatusRequest request, ServerCallContext context) =>
+        throw Unimplemented("CUDA shared memory");
+
+    public override Task<CudaSharedMemoryRegisterResponse> CudaSharedMemoryRegister(CudaSharedMemoryRegisterRequest request, ServerCallContext context) =>
+        throw Unimplemented("CUDA shared memory");
+
+    public override Task<CudaSharedMemoryUnregisterResponse> CudaSharedMemoryUnregister(CudaSharedMemoryUnregisterRequest request, ServerCallContext context) =>
+        throw Unimplemented("CUDA shared memory");
+
+    public override Task<TraceSettingResponse> TraceSetting(TraceSettingRequest request, ServerCallContext context) =>
+        throw Unimplemented("trace settings");
+
+    public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
+        throw Unimplemented("log settings");
+
+    private async Task<(ModelInferResponse? Reply, InferenceError? Error)> InferAsync(ModelInferRequest message, CancellationToken cancellationToken)
+    {
+        var request = GrpcInferConverter.ToRequest(message, cancellationToken, time.GetTimestamp());
+        if (!request.IsSuccess)
+        {
+            return (null, request.Error);
+        }
+        var result = await server.InferAsync(request.Value!);
+        if (!result.IsSuccess)
+        {
+            return (null, result.Error);
+        }
+        using var response = result.Response!;
+        return (GrpcInferConverter.ToMessage(response), null);
+    }
+
+    private static long Version(string version)
+    {
+        var v = VersionParser.Parse(version);
+        return v.IsSuccess ? v.Value : throw ProtocolErrors.ToRpcException(v.Error!);
+    }
+
+    private static T Unwrap<T>(Result<T> result) => result.IsSuccess ? result.Value! : throw ProtocolErrors.ToRpcException(result.Error!);
+
+    private static ModelMetadataResponse.Types.TensorMetadata ToMetadata(TensorSignature t)
+    {
+        var m = new ModelMetadataResponse.Types.TensorMetadata { Name = t.Name, Datatype = t.DataType.ToWireName() };
+        m.Shape.Add(t.Shape);
+        return m;
+    }
+
+    private static RpcException Unimplemented(string feature) =>
+        new(new Status(StatusCode.Unimplemented, $"{feature} is not supported by this server"));
+}

@@ -1,0 +1,280 @@
+using System.Text.Json;
+using Inference.Server.Core;
+using Microsoft.Extensions.Options;
+
+namespace Inference.Server.Protocol.Http;
+
+/// <summary>
+/// The KServe v2 / Triton HTTP API as minimal-API endpoints: health, metadata, config, statistics, repository
+/// control and inference. Every handler resolves <see cref="IInferenceServer"/> from DI and only translates.
+/// </summary>
+public static class KServeHttpEndpoints
+{
+    public static IEndpointRouteBuilder MapKServeHttp(this IEndpointRouteBuilder app)
+    {
+        var v2 = app.MapGroup("/v2");
+        v2.AddEndpointFilter(UnexpectedErrorFilter.InvokeAsync);
+        v2.MapGet("", ServerMetadataAsync);
+        v2.MapGet("/health/live", (HttpContext c) => Health(c, s => s.IsLive));
+        v2.MapGet("/health/ready", (HttpContext c) => Health(c, s => s.IsReady));
+
+        v2.MapGet("/models/stats", (HttpContext c) => StatisticsAsync(c, null, null));
+        v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadataAsync(c, model, null));
+        v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadataAsync(c, model, version));
+        v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReadyAsync(c, model, null));
+        v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReadyAsync(c, model, version));
+        v2.MapGet("/models/{model}/config", (HttpContext c, string model) => ModelConfigAsync(c, model, null));
+        v2.MapGet("/models/{model}/versions/{version}/config", (HttpContext c, string model, string version) => ModelConfigAsync(c, model, version));
+        v2.MapGet("/models/{model}/stats", (HttpContext c, string model) => StatisticsAsync(c, model, null));
+        v2.MapGet("/models/{model}/versions/{version}/stats", (HttpContext c, string model, string version) => StatisticsAsync(c, model, version));
+        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => HttpInferHandler.HandleAsync(c, model, null));
+        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => HttpInferHandler.HandleAsync(c, model, version));
+
+        v2.MapPost("/repository/index", RepositoryIndexAsync);
+        v2.MapPost("/repository/models/{model}/load", LoadAsync);
+        v2.MapPost("/repository/models/{model}/unload", UnloadAsync);
+        return app;
+    }
+
+    private static IInferenceServer Server(HttpContext c) => c.RequestServices.GetRequiredService<IInferenceServer>();
+
+    private static Task ServerMetadataAsync(HttpContext c)
+    {
+        var m = Server(c).Metadata;
+        return HttpJson.WriteAsync(c.Response, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name", m.Name);
+            w.WriteString("version", m.Version);
+            w.WriteStartArray("extensions");
+            foreach (var e in m.Extensions)
+            {
+                w.WriteStringValue(e);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>Triton answers health with an empty body: 200 when true, 400 otherwise.</summary>
+    private static void Health(HttpContext c, Func<IInferenceServer, bool> probe) =>
+        c.Response.StatusCode = probe(Server(c)) ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
+
+    private static Task ModelReadyAsync(HttpContext c, string model, string? version)
+    {
+        var v = VersionParser.Parse(version);
+        if (!v.IsSuccess)
+        {
+            return HttpJson.WriteErrorAsync(c.Response, v.Error!);
+        }
+        c.Response.StatusCode = Server(c).IsModelReady(model, v.Value) ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
+        return Task.CompletedTask;
+    }
+
+    private static Task ModelMetadataAsync(HttpContext c, string model, string? version)
+    {
+        var v = VersionParser.Parse(version);
+        if (!v.IsSuccess)
+        {
+            return HttpJson.WriteErrorAsync(c.Response, v.Error!);
+        }
+        var r = Server(c).GetModelMetadata(model, v.Value);
+        if (!r.IsSuccess)
+        {
+            return HttpJson.WriteErrorAsync(c.Response, r.Error!);
+        }
+        var m = r.Value!;
+        return HttpJson.WriteAsync(c.Response, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name", m.Name);
+            w.WriteStartArray("versions");
+            foreach (var ver in m.Versions)
+            {
+                w.WriteStringValue(ver);
+            }
+            w.WriteEndArray();
+            w.WriteString("platform", m.Platform);
+            WriteTensors(w, "inputs", m.Inputs);
+            WriteTensors(w, "outputs", m.Outputs);
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteTensors(Utf8JsonWriter w, string name, IReadOnlyList<TensorSignature> tensors)
+    {
+        w.WriteStartArray(name);
+        foreach (var t in tensors)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", t.Name);
+            w.WriteString("datatype", t.DataType.ToWireName());
+            w.WriteStartArray("shape");
+            foreach (var d in t.Shape)
+            {
+                w.WriteNumberValue(d);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static Task ModelConfigAsync(HttpContext c, string model, string? version)
+    {
+        var v = VersionParser.Parse(version);
+        if (!v.IsSuccess)
+        {
+            return HttpJson.WriteErrorAsync(c.Response, v.Error!);
+        }
+        var r = Server(c).GetModelConfig(model, v.Value);
+        return r.IsSuccess
+            ? HttpJson.WriteAsync(c.Response, StatusCodes.Status200OK, w => TritonProtoJsonWriter.Write(w, r.Value!))
+            : HttpJson.WriteErrorAsync(c.Response, r.Error!);
+    }
+
+    private static Task StatisticsAsync(HttpContext c, string? model, string? version)
+    {
+        var v = VersionParser.Parse(version);
+        if (!v.IsSuccess)
+        {
+            return HttpJson.WriteErrorAsync(c.Response, v.Error!);
+        }
+        var r = Server(c).GetStatistics(model, v.Value);
+        return r.IsSuccess
+            ? HttpJson.WriteAsync(c.Response, StatusCodes.Status200OK, w => TritonProtoJsonWriter.Write(w, StatisticsMapper.ToProto(r.Value!)))
+            : HttpJson.WriteErrorAsync(c.Response, r.Error!);
+    }
+
+    private static async Task RepositoryIndexAsync(HttpContext c)
+    {
+        using var body = await ReadSmallJsonAsync(c);
+        if (body.ErrorMessage is not null)
+        {
+            await HttpJson.WriteErrorAsync(c.Response, body.Status, body.ErrorMessage);
+            return;
+        }
+        var readyOnly = false;
+        if (body.Root is { } root && root.TryGetProperty("ready", out var ready))
+        {
+            if (ready.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid("'ready' must be a boolean"));
+                return;
+            }
+            readyOnly = ready.GetBoolean();
+        }
+        var index = Server(c).GetRepositoryIndex(readyOnly);
+        await HttpJson.WriteAsync(c.Response, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartArray();
+            foreach (var e in index)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", e.Name);
+                w.WriteString("version", e.Version);
+                w.WriteString("state", e.State);
+                w.WriteString("reason", e.Reason);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    private static async Task LoadAsync(HttpContext c, string model)
+    {
+        using var body = await ReadSmallJsonAsync(c);
+        if (body.ErrorMessage is not null)
+        {
+            await HttpJson.WriteErrorAsync(c.Response, body.Status, body.ErrorMessage);
+            return;
+        }
+        string? config = null;
+        if (body.Root is { } root && root.TryGetProperty("parameters", out var parameters))
+        {
+            if (parameters.ValueKind != JsonValueKind.Object)
+            {
+                await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid("'parameters' must be an object"));
+                return;
+            }
+            foreach (var p in parameters.EnumerateObject())
+            {
+                if (p.Name == "config")
+                {
+                    if (p.Value.ValueKind != JsonValueKind.String)
+                    {
+                        await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid("parameter 'config' must be a string holding the model config as JSON"));
+                        return;
+                    }
+                    config = p.Value.GetString();
+                }
+                else if (p.Name.StartsWith("file:", StringComparison.Ordinal))
+                {
+                    await HttpJson.WriteErrorAsync(c.Response, new InferenceError(ErrorCode.Unsupported, "file overrides in load parameters are not supported"));
+                    return;
+                }
+            }
+        }
+        await ReplyAsync(c, await Server(c).LoadModelAsync(model, config, c.RequestAborted));
+    }
+
+    private static async Task UnloadAsync(HttpContext c, string model)
+    {
+        using var body = await ReadSmallJsonAsync(c);
+        if (body.ErrorMessage is not null)
+        {
+            await HttpJson.WriteErrorAsync(c.Response, body.Status, body.ErrorMessage);
+            return;
+        }
+        await ReplyAsync(c, await Server(c).UnloadModelAsync(model, c.RequestAborted));
+    }
+
+    private static Task ReplyAsync(HttpContext c, InferenceError? error)
+    {
+        if (error is not null)
+        {
+            return HttpJson.WriteErrorAsync(c.Response, error);
+        }
+        c.Response.StatusCode = StatusCodes.Status200OK;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An optional JSON object body (control requests): absent is fine, malformed is a 400.</summary>
+    private static async Task<SmallJson> ReadSmallJsonAsync(HttpContext c)
+    {
+        var options = c.RequestServices.GetRequiredService<IOptions<KServeProtocolOptions>>().Value;
+        var read = await RequestBodyReader.ReadAsync(c.Request, options.MaxMessageBytes, c.RequestAborted);
+        if (read.Body is null)
+        {
+            return new SmallJson(null, read.Status, read.Message);
+        }
+        using var buffer = read.Body;
+        if (buffer.Length == 0)
+        {
+            return new SmallJson(null, StatusCodes.Status200OK, null);
+        }
+        try
+        {
+            // Control bodies are small; the document gets its own copy so the pooled buffer can go back now.
+            var doc = JsonDocument.Parse(buffer.Memory.ToArray());
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                doc.Dispose();
+                return new SmallJson(null, StatusCodes.Status400BadRequest, "the request body must be a JSON object");
+            }
+            return new SmallJson(doc, StatusCodes.Status200OK, null);
+        }
+        catch (JsonException e)
+        {
+            return new SmallJson(null, StatusCodes.Status400BadRequest,
+                $"malformed JSON in request at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}");
+        }
+    }
+
+    private sealed record SmallJson(JsonDocument? Document, int Status, string? ErrorMessage) : IDisposable
+    {
+        public JsonElement? Root => Document?.RootElement;
+
+        public void Dispose() => Document?.Dispose();
+    }
+}

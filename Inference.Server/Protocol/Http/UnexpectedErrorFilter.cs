@@ -1,0 +1,33 @@
+namespace Inference.Server.Protocol.Http;
+
+/// <summary>
+/// Last line of defence for the KServe HTTP endpoints: an exception that escapes a handler (a server bug, not bad
+/// input, which handlers answer themselves) is logged and answered with 500 <c>{"error":"..."}</c> when the
+/// response has not started. Client disconnects are left alone.
+/// </summary>
+internal static partial class UnexpectedErrorFilter
+{
+    public static async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && http.RequestAborted.IsCancellationRequested))
+        {
+            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(KServeHttpEndpoints));
+            LogUnexpected(logger, http.Request.Method, http.Request.Path, e);
+            if (!http.Response.HasStarted)
+            {
+                http.Response.Clear();
+                await HttpJson.WriteErrorAsync(http.Response, StatusCodes.Status500InternalServerError, $"internal error: {e.Message}");
+            }
+            // Handled: an empty IResult, so the handler pipeline writes nothing more.
+            return Results.Empty;
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Unhandled exception in {Method} {Path}")]
+    private static partial void LogUnexpected(ILogger logger, string method, string path, Exception exception);
+}

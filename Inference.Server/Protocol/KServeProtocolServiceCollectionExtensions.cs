@@ -1,0 +1,32 @@
+using Grpc.AspNetCore.Server;
+using Grpc.HealthCheck;
+using Inference.Server.Protocol.Grpc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Inference.Server.Protocol;
+
+/// <summary>Registers what the KServe v2 front-ends need; the host registers the IInferenceServer.</summary>
+public static class KServeProtocolServiceCollectionExtensions
+{
+    public static IServiceCollection AddKServeProtocol(this IServiceCollection services, Action<KServeProtocolOptions>? configure = null)
+    {
+        var options = services.AddOptions<KServeProtocolOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        // Inference payloads are large: raise gRPC's 4 MiB default on purpose, to the same 64 MiB as HTTP bodies.
+        services.AddGrpc();
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<KServeProtocolOptions>>((grpc, kserve) =>
+        {
+            grpc.MaxReceiveMessageSize = kserve.Value.MaxMessageBytes;
+            grpc.MaxSendMessageSize = kserve.Value.MaxMessageBytes;
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<HealthServiceImpl>();
+        services.TryAddSingleton<ReadinessHealthService>();
+        services.AddHostedService<HealthRefreshService>();
+        return services;
+    }
+}

@@ -1,0 +1,44 @@
+using Inference.Server.Core;
+
+namespace Inference.Server.Protocol;
+
+/// <summary>
+/// A <see cref="PooledBuffer"/> shared by several tensors (the inputs sliced out of one HTTP body), returned to
+/// the pool when the creator's reference and every lease are released. Thread-safe.
+/// </summary>
+public sealed class SharedBuffer : IDisposable
+{
+    private readonly PooledBuffer _buffer;
+    private int _references = 1;
+
+    public SharedBuffer(PooledBuffer buffer) => _buffer = buffer;
+
+    public ReadOnlyMemory<byte> Memory => _buffer.Memory;
+
+    public int Length => _buffer.Length;
+
+    /// <summary>A new reference; the caller disposes it (for example as an <see cref="InferTensor.Owner"/>).</summary>
+    public IDisposable Lease()
+    {
+        Interlocked.Increment(ref _references);
+        return new LeaseHandle(this);
+    }
+
+    /// <summary>Releases the creator's reference (idempotence is the caller's duty: call once).</summary>
+    public void Dispose() => Release();
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _buffer.Dispose();
+        }
+    }
+
+    private sealed class LeaseHandle(SharedBuffer owner) : IDisposable
+    {
+        private SharedBuffer? _owner = owner;
+
+        public void Dispose() => Interlocked.Exchange(ref _owner, null)?.Release();
+    }
+}
