@@ -2,6 +2,8 @@ using System.Net;
 using Inference.Server.Core;
 using Inference.Server.ModelTools;
 using Inference.Server.Protocol;
+using Inference.Server.Protocol.Grpc;
+using Inference.Server.Protocol.Http;
 using Inference.Server.Repository;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -3,7 +3,7 @@ namespace Inference.Server.Hosting;
 /// <summary>Triton's server flags, mapped onto configuration keys so <c>--model-repository=/models</c> works as with tritonserver.</summary>
 public static class TritonCommandLine
 {
-    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>
+    public static readonly Dictionary<string, string> SwitchMappings = new()
     {
         ["--model-repository"] = "Inference:ModelRepository",
         ["--model-store"] = "Inference:ModelRepository",

@@ -59,7 +59,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             await LoadCoreAsync(name, null, cancellationToken).ConfigureAwait(false);
         }
         _startupDone = true;
-        LogStarted(_logger, Repository.Root, _options.ModelControlMode, _models.Count(m => m.Value.Snapshot.Latest is not null));
+        LogStarted(_logger, Repository.RootPath, _options.ModelControlMode, _models.Count(m => m.Value.Snapshot.Latest is not null));
     }
 
     public bool IsModelReady(string name, long version = -1) => Resolve(name, version, out _) is null;
@@ -144,7 +144,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             var parsed = ModelConfigJson.Parse(configJson);
             if (!parsed.IsSuccess)
             {
-                return Task.FromResult<InferenceError?>(parsed.Error with { Message = $"failed to load '{name}': invalid config override: {parsed.Error!.Message}" });
+                return Task.FromResult<InferenceError?>(parsed.Error! with { Message = $"failed to load '{name}': invalid config override: {parsed.Error!.Message}" });
             }
             overrideConfig = parsed.Value;
         }

@@ -118,7 +118,7 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
                     instances.Add(instance.Value!);
                 }
             }
-            if (ModelWarmup.Run(config, instances, Path.Combine(repository.Root, name)) is { } warmupError)
+            if (WarmupRunner.Run(config, instances, Path.Combine(repository.RootPath, name)) is { } warmupError)
             {
                 throw new ModelLoadException(warmupError);
             }

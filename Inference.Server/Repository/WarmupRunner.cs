@@ -10,7 +10,7 @@ namespace Inference.Server.Repository;
 /// (Triton runs them per instance, <c>count</c> times each). Sample data is zeros, seeded random bytes,
 /// or a file next to the model (<c>warmup/&lt;input_data_file&gt;</c>).
 /// </summary>
-public static class ModelWarmup
+public static class WarmupRunner
 {
     public static InferenceError? Run(ModelConfig config, IReadOnlyList<IModelInstance> instances, string? modelFolder = null)
     {
