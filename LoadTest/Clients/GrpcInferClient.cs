@@ -38,8 +38,9 @@ public sealed class GrpcInferClient : IInferClient
             var response = await client.ModelInferAsync(_request, cancellationToken: cancellationToken).ConfigureAwait(false);
             return response.RawOutputContents.Count == 1 && response.Outputs.Count == 1 ? null : "bad-response";
         }
-        catch (Grpc.Core.RpcException e) when (e.StatusCode != Grpc.Core.StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        catch (Grpc.Core.RpcException e)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             return "grpc-" + e.StatusCode;
         }
     }
