@@ -14,16 +14,16 @@ namespace Inference.Server.Repository;
 /// </summary>
 public static class ModelConfigJson
 {
-    private static readonly JsonFormatter Formatter =
-        new(JsonFormatter.Settings.Default.WithPreserveProtoFieldNames(true).WithFormatDefaultValues(true));
-
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 
     public static string ToJson(ModelConfig config)
     {
-        var node = JsonNode.Parse(Formatter.Format(config))!;
-        Fix64BitIntegers(node, ModelConfig.Descriptor);
-        return node.ToJsonString();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            TritonProtoJsonWriter.Write(writer, config);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Parses Triton's JSON config. Accepts 64-bit integers as numbers or strings, and proto or
@@ -38,79 +38,5 @@ public static class ModelConfigJson
         {
             return new InferenceError(ErrorCode.InvalidArgument, $"invalid model config JSON: {e.Message}");
         }
-    }
-
-    private static void Fix64BitIntegers(JsonNode? node, MessageDescriptor descriptor)
-    {
-        if (node is not JsonObject obj)
-        {
-            return;
-        }
-        foreach (var field in descriptor.Fields.InDeclarationOrder())
-        {
-            if (!obj.TryGetPropertyValue(field.Name, out var value) || value is null)
-            {
-                continue;
-            }
-            if (field.IsMap)
-            {
-                var valueField = field.MessageType.FindFieldByNumber(2);
-                if (value is JsonObject entries)
-                {
-                    foreach (var key in entries.Select(p => p.Key).ToList())
-                    {
-                        if (valueField.FieldType == FieldType.Message)
-                        {
-                            Fix64BitIntegers(entries[key], valueField.MessageType);
-                        }
-                        else if (Is64Bit(valueField))
-                        {
-                            entries[key] = ToNumber(entries[key]);
-                        }
-                    }
-                }
-            }
-            else if (field.IsRepeated && value is JsonArray array)
-            {
-                for (int i = 0; i < array.Count; i++)
-                {
-                    if (field.FieldType == FieldType.Message)
-                    {
-                        Fix64BitIntegers(array[i], field.MessageType);
-                    }
-                    else if (Is64Bit(field))
-                    {
-                        array[i] = ToNumber(array[i]);
-                    }
-                }
-            }
-            else if (field.FieldType == FieldType.Message)
-            {
-                Fix64BitIntegers(value, field.MessageType);
-            }
-            else if (Is64Bit(field))
-            {
-                obj[field.Name] = ToNumber(value);
-            }
-        }
-    }
-
-    private static bool Is64Bit(FieldDescriptor f) =>
-        f.FieldType is FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 or FieldType.UInt64 or FieldType.Fixed64;
-
-    private static JsonNode? ToNumber(JsonNode? node)
-    {
-        if (node is JsonValue v && v.TryGetValue<string>(out var s))
-        {
-            if (long.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var l))
-            {
-                return JsonValue.Create(l);
-            }
-            if (ulong.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var u))
-            {
-                return JsonValue.Create(u);
-            }
-        }
-        return node?.DeepClone();
     }
 }

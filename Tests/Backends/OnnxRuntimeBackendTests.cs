@@ -88,19 +88,4 @@ public sealed class OnnxRuntimeBackendTests : IDisposable
         Assert.Equal(ErrorCode.Unsupported, result.Error!.Code);
         Assert.StartsWith("CUDA execution provider not available: ", result.Error.Message);
     }
-
-    [Fact]
-    public void LoadLabels_ReadsEachOutputsLabelFileWithoutTheTrailingNewline()
-    {
-        File.WriteAllText(_temp.Combine("labels.txt"), "cat\ndog\n");
-        var config = Config("l", 0, ("y", DataType.Fp32, [2], true));
-        config.Output[0].LabelFilename = "labels.txt";
-
-        var labels = OnnxRuntimeBackend.LoadLabels(_temp.Path, config);
-
-        Assert.True(labels.IsSuccess);
-        Assert.Equal(["cat", "dog"], labels.Value!["y"]);
-        config.Output[0].LabelFilename = "missing.txt";
-        Assert.Equal(ErrorCode.InvalidArgument, OnnxRuntimeBackend.LoadLabels(_temp.Path, config).Error?.Code);
-    }
 }

@@ -75,34 +75,6 @@ public static class OnnxRuntimeBackend
         return new OnnxRuntimeInstance(name, device, config.Name, modelVersion, config.MaxBatchSize, session, options, inputs, outputs);
     }
 
-    /// <summary>
-    /// Reads the label file of each config output that names one (<c>label_filename</c>, relative to
-    /// <paramref name="modelDirectory"/>, one label per line).
-    /// </summary>
-    public static Result<IReadOnlyDictionary<string, string[]>> LoadLabels(string modelDirectory, ModelConfig config)
-    {
-        var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        foreach (var output in config.Output)
-        {
-            if (string.IsNullOrEmpty(output.LabelFilename))
-            {
-                continue;
-            }
-            var path = Path.Combine(modelDirectory, output.LabelFilename);
-            try
-            {
-                var lines = File.ReadAllLines(path);
-                // A trailing empty line is the file's final newline, not a label.
-                labels[output.Name] = lines.Length > 0 && lines[^1].Length == 0 ? lines[..^1] : lines;
-            }
-            catch (IOException ex)
-            {
-                return Invalid($"cannot read label file '{path}' of output '{output.Name}': {ex.Message}");
-            }
-        }
-        return labels;
-    }
-
     private static Result<(InputPlan[] Inputs, OutputPlan[] Outputs)> BuildPlans(
         InferenceSession session, ModelConfig config, IReadOnlyDictionary<string, string[]>? labels)
     {

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using Inference.Server.Protocol;
+using TritonProtoJsonWriter = Inference.Server.Core.TritonProtoJsonWriter;
 using Inference.Server.Protos;
 
-namespace Inference.Tests.Protocol;
+namespace Inference.Tests.Core;
 
 public class TritonProtoJsonWriterTests
 {

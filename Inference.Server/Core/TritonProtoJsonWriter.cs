@@ -3,14 +3,14 @@ using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
-namespace Inference.Server.Protocol;
+namespace Inference.Server.Core;
 
 /// <summary>
 /// Writes a protobuf message the way Triton's HTTP endpoints print ModelConfig and statistics: proto field names,
 /// every primitive, repeated and map field present (defaults included), unset sub-messages left out, enums by
 /// name, 64-bit integers as JSON numbers (Triton converts protobuf's int64 strings back to numbers), bytes as
 /// base64. Google.Protobuf's JsonFormatter differs on the last point, hence this writer. Stateless; thread-safe.
-/// Swap point: the model repository may provide its own ModelConfig JSON codec; both must produce this shape.
+/// Shared by the HTTP front-end (config, statistics) and <see cref="Repository.ModelConfigJson"/>.
 /// </summary>
 public static class TritonProtoJsonWriter
 {
