@@ -22,7 +22,7 @@ public static class OnnxRuntimeBackend
     /// model with the same data type; when the config lists inputs, it must list all of the model's; batching
     /// models (max_batch_size &gt; 0) need a variable first dimension on every input and output. Config
     /// <c>reshape</c>s and <c>max_batch_size</c> are honoured by the instance. <paramref name="labels"/> maps output
-    /// names to class labels (see <see cref="LoadLabels"/>) for the classification extension. Responses carry
+    /// names to class labels (read by the model repository) for the classification extension. Responses carry
     /// <c>config.name</c> and <paramref name="modelVersion"/>.
     /// Expected failures (unreadable model, mismatching config, BYTES tensors, unavailable CUDA) come back as errors;
     /// the caller owns and disposes the returned instance.
