@@ -76,14 +76,33 @@ internal static class E2E
     /// <summary>An identity model (FP32 [batch,16], max batch 8) with <paramref name="extraConfig"/> appended
     /// to its config.pbtxt (text-format fields may come in any order). Written aside and moved into place, so
     /// a polling server never sees half a folder. Returns the model folder.</summary>
-    public static string WriteIdentity(string repository, string name, string extraConfig = "", int maxBatchSize = 8)
+    /// <param name="versions">Version folders to create (each with the same model file); default just 1.</param>
+    /// <param name="withConfig">False: no config.pbtxt at all (the server must auto-complete one).</param>
+    public static string WriteIdentity(string repository, string name, string extraConfig = "", long[]? versions = null, bool withConfig = true)
     {
         var staging = Path.Combine(repository, ".staging-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(staging);
-        IdentityModelBuilder.Write(staging, name, width: 16, maxBatchSize: maxBatchSize);
+        var model = IdentityModelBuilder.Write(staging, name, width: 16, maxBatchSize: 8);
         if (extraConfig.Length > 0)
         {
-            File.AppendAllText(Path.Combine(staging, name, "config.pbtxt"), extraConfig + "\n");
+            File.AppendAllText(Path.Combine(model, "config.pbtxt"), extraConfig + "\n");
+        }
+        if (!withConfig)
+        {
+            File.Delete(Path.Combine(model, "config.pbtxt"));
+        }
+        foreach (var v in versions ?? [1])
+        {
+            var dir = Path.Combine(model, v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (v != 1)
+            {
+                Directory.CreateDirectory(dir);
+                File.Copy(Path.Combine(model, "1", "model.onnx"), Path.Combine(dir, "model.onnx"));
+            }
+        }
+        if (versions is { } list && !list.Contains(1))
+        {
+            Directory.Delete(Path.Combine(model, "1"), recursive: true);
         }
         var folder = Path.Combine(repository, name);
         Directory.Move(Path.Combine(staging, name), folder);
