@@ -37,10 +37,11 @@ public static class InferenceServerHostingExtensions
         services.AddSingleton<ModelManager>();
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService<ModelManagerService>();
-        services.AddKServeProtocol();
+        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        // One limit for HTTP bodies and gRPC messages (--max-request-body-bytes), as the option promises.
+        services.AddKServeProtocol(kserve => kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength));
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
 
-        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
@@ -52,9 +53,11 @@ public static class InferenceServerHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps the KServe v2 HTTP and gRPC endpoints and the service-default health endpoints.</summary>
+    /// <summary>Maps the KServe v2 HTTP and gRPC endpoints and the service-default health endpoints; gRPC requests are
+    /// limited per message by gRPC rather than by Kestrel's body size (<see cref="GrpcRequestBodyLimit"/>).</summary>
     public static WebApplication MapInferenceServer(this WebApplication app)
     {
+        app.UseGrpcMessageLimitOnly();
         app.MapDefaultEndpoints();
         app.MapKServeHttp();
         app.MapKServeGrpc();
