@@ -277,9 +277,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             entry.Fingerprint = result.Fingerprint;
             if (result.Ready.Count == 0 && old.Versions.Count > 0)
             {
-                // A failed reload keeps what was serving (Triton's behaviour).
-                entry.Snapshot = old;
+                // A failed reload keeps what was serving (Triton's behaviour); the index says why.
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
+                entry.Snapshot = new ModelServingSnapshot(old.Versions.Values,
+                    old.Statuses.Select(s => s.State == ModelVersionState.Ready ? s with { Reason = "reload failed, previous version still serving: " + reason } : s));
                 LogReloadFailed(_logger, name, reason);
                 return result.Error ?? new InferenceError(ErrorCode.InvalidArgument, $"failed to load '{name}': {reason}");
             }

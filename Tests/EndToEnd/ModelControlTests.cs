@@ -162,12 +162,10 @@ public sealed class ModelControlTests : IDisposable
         await using var server = await ServerHost.StartAsync(_repository.Path, "--model-control-mode=poll", "--repository-poll-secs=1");
 
         File.WriteAllText(Path.Combine(folder, "config.pbtxt"), InvalidConfig);
-        // Markers prove that a poll pass which saw the broken config has finished: marker1 appears in a pass that
-        // listed the disk after the config broke; marker2 (written once marker1 is ready) only in a later pass.
-        E2E.WriteIdentity(_repository.Path, "marker1");
-        await E2E.WaitUntilAsync(() => IsReadyAsync(server.Http, "marker1"), "marker1 is ready");
-        E2E.WriteIdentity(_repository.Path, "marker2");
-        await E2E.WaitUntilAsync(() => IsReadyAsync(server.Http, "marker2"), "marker2 is ready");
+        // The index keeps the old version READY and says why the reload failed.
+        await E2E.WaitUntilAsync(async () => (await IndexRowsAsync(server.Http)).Any(r =>
+                r["name"]!.GetValue<string>() == "identity" && r["reason"]!.GetValue<string>().Contains("reload failed", StringComparison.Ordinal)),
+            "the index reports the failed reload");
 
         await AssertIdentityServesAsync(server.Http, "identity");
         Assert.Equal(("1", "READY"), (await IndexAsync(server.Http))["identity"]);
