@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Inference.Server.Scheduling;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -15,6 +16,9 @@ public static class InferenceTelemetryExtensions
     /// <see cref="IModelStatisticsObserverFactory"/>), the NVML GPU metrics, <paramref name="metricsListener"/>, and an
     /// OpenTelemetry Prometheus exporter for the meter <see cref="MetricNames.Meter"/> that writes instrument names
     /// unchanged (no <c>_total</c> or unit suffixes: the names are Triton's) and does not cache scrapes.
+    /// Instruments of meters that another host's <see cref="IMeterFactory"/> created (several hosts in one process, as
+    /// in tests) are dropped, so each host exports only its own: OpenTelemetry subscribes to meters by name process-wide,
+    /// and would otherwise merge same-named instruments of all hosts and stop exporting them when any host stops.
     /// </summary>
     public static IServiceCollection AddInferenceTelemetry(this IServiceCollection services, MetricsListener metricsListener)
     {
@@ -32,6 +36,11 @@ public static class InferenceTelemetryExtensions
                 o.TranslationStrategy = PrometheusAspNetCoreTranslationStrategy.UnderscoreEscapingWithoutSuffixes;
                 o.ScrapeResponseCacheDurationMilliseconds = 0;
             }));
+        services.ConfigureOpenTelemetryMeterProvider((sp, builder) =>
+        {
+            var own = sp.GetRequiredService<IMeterFactory>();
+            builder.AddView(i => i.Meter.Scope is IMeterFactory f && !ReferenceEquals(f, own) ? MetricStreamConfiguration.Drop : null);
+        });
         return services;
     }
 

@@ -22,7 +22,7 @@ public sealed class GpuMetricsTests
         {
             InstrumentPublished = (instrument, _) =>
             {
-                if (instrument.Meter.Name == MetricNames.Meter)
+                if (instrument.Meter.Name == MetricNames.Meter && ReferenceEquals(instrument.Meter.Scope, factory))
                 {
                     lock (published)
                     {
