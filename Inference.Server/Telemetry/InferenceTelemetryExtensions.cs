@@ -19,6 +19,7 @@ public static class InferenceTelemetryExtensions
     /// Instruments of meters that another host's <see cref="IMeterFactory"/> created (several hosts in one process, as
     /// in tests) are dropped, so each host exports only its own: OpenTelemetry subscribes to meters by name process-wide,
     /// and would otherwise merge same-named instruments of all hosts and stop exporting them when any host stops.
+    /// Exemplars are off (see docs/metrics.md).
     /// </summary>
     public static IServiceCollection AddInferenceTelemetry(this IServiceCollection services, MetricsListener metricsListener)
     {
@@ -40,6 +41,9 @@ public static class InferenceTelemetryExtensions
         {
             var own = sp.GetRequiredService<IMeterFactory>();
             builder.AddView(i => i.Meter.Scope is IMeterFactory f && !ReferenceEquals(f, own) ? MetricStreamConfiguration.Drop : null);
+            // OpenMetrics allows exemplars only on "_total" counter samples and histogram buckets; without the suffix,
+            // Prometheus rejects a whole scrape that carries one (the AppHost turns trace-based exemplars on).
+            builder.SetExemplarFilter(ExemplarFilterType.AlwaysOff);
         });
         return services;
     }

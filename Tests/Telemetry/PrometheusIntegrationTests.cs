@@ -30,7 +30,8 @@ public sealed partial class PrometheusIntegrationTests
 
         using var repository = new TempDirectory();
         IdentityModelBuilder.Write(repository.Path, "identity", width: 16, maxBatchSize: 8, maxQueueDelayMicroseconds: 2000);
-        await using var server = await ServerHost.StartAsync(repository.Path);
+        // As under the AppHost, which sets OTEL_METRICS_EXEMPLAR_FILTER=trace_based for its projects.
+        await using var server = await ServerHost.StartAsync(repository.Path, "--OTEL_METRICS_EXEMPLAR_FILTER=trace_based");
         await using var loadGenerator = await LoadGeneratorStandIn.StartAsync();
         await using var prometheus = await PrometheusServer.StartAsync(new Dictionary<string, string[]>
         {
