@@ -7,6 +7,10 @@ var inference = builder.AddProject<Projects.Inference_Server>("inference")
     .WithHttpEndpoint(port: 8000, name: "http", env: "Inference__HttpPort")
     .WithEndpoint(port: 8001, scheme: "http", name: "grpc", env: "Inference__GrpcPort")
     .WithEndpoint("grpc", e => e.Transport = "http2")
-    .WithHttpHealthCheck("/v2/health/ready");
+    .WithHttpEndpoint(port: 8002, name: "metrics", env: "Inference__MetricsPort")
+    .WithHttpHealthCheck("/v2/health/ready", endpointName: "http");
+
+// Prometheus (Debian's executable) scraping the metrics port, and Grafana (container) with the repo's dashboard.
+builder.AddMonitoring(new Dictionary<string, EndpointReference[]> { ["inference"] = [inference.GetEndpoint("metrics")] });
 
 builder.Build().Run();

@@ -42,6 +42,8 @@ public static class Extensions
 
         builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
+                // The inference server's Triton-style metrics (Inference.Server.Telemetry.MetricNames.Meter).
+                .AddMeter("Inference.Server")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation())

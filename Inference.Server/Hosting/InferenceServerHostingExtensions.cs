@@ -5,6 +5,7 @@ using Inference.Server.Protocol;
 using Inference.Server.Protocol.Grpc;
 using Inference.Server.Protocol.Http;
 using Inference.Server.Repository;
+using Inference.Server.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -17,7 +18,8 @@ public static class InferenceServerHostingExtensions
     /// <summary>
     /// Registers the inference server: options (section <c>Inference</c>, validated at start), the model
     /// manager as <see cref="IInferenceServer"/>, the KServe v2 front-ends, Kestrel's HTTP (HTTP/1.1 + h2c)
-    /// and gRPC (HTTP/2) listeners, and a readiness health check.
+    /// and gRPC (HTTP/2) listeners, the metrics (with a listener of their own on the metrics port), and a
+    /// readiness health check.
     /// </summary>
     public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
@@ -41,6 +43,8 @@ public static class InferenceServerHostingExtensions
         // One limit for HTTP bodies and gRPC messages (--max-request-body-bytes), as the option promises.
         services.AddKServeProtocol(kserve => kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength));
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
+        var metricsListener = new MetricsListener();
+        services.AddInferenceTelemetry(metricsListener);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -49,30 +53,37 @@ public static class InferenceServerHostingExtensions
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
             Listen(kestrel, options.Host, options.HttpPort, HttpProtocols.Http1AndHttp2);
             Listen(kestrel, options.Host, options.GrpcPort, HttpProtocols.Http2);
+            Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1AndHttp2, metricsListener.Attach);
         });
         return builder;
     }
 
-    /// <summary>Maps the KServe v2 HTTP and gRPC endpoints and the service-default health endpoints; gRPC requests are
-    /// limited per message by gRPC rather than by Kestrel's body size (<see cref="GrpcRequestBodyLimit"/>).</summary>
+    /// <summary>Maps the KServe v2 HTTP and gRPC endpoints, the service-default health endpoints and <c>/metrics</c>;
+    /// gRPC requests are limited per message by gRPC rather than by Kestrel's body size (<see cref="GrpcRequestBodyLimit"/>).</summary>
     public static WebApplication MapInferenceServer(this WebApplication app)
     {
         app.UseGrpcMessageLimitOnly();
+        app.MapInferenceMetrics();
         app.MapDefaultEndpoints();
         app.MapKServeHttp();
         app.MapKServeGrpc();
         return app;
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Action<ListenOptions>? configure = null)
     {
+        void Configure(ListenOptions l)
+        {
+            l.Protocols = protocols;
+            configure?.Invoke(l);
+        }
         if (host is "localhost")
         {
-            kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
+            kestrel.ListenLocalhost(port, Configure);
         }
         else
         {
-            kestrel.Listen(IPAddress.Parse(host), port, l => l.Protocols = protocols);
+            kestrel.Listen(IPAddress.Parse(host), port, Configure);
         }
     }
 

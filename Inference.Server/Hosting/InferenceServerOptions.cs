@@ -44,6 +44,11 @@ public sealed class InferenceServerOptions
     /// <value>Default 8001 (Triton's).</value>
     public int GrpcPort { get; set; } = 8001;
 
+    /// <summary>Prometheus metrics (<c>/metrics</c> only) on a port of their own, as Triton's --metrics-port.
+    /// <c>/metrics</c> also answers on the HTTP port. 0 picks a free port.</summary>
+    /// <value>Default 8002 (Triton's).</value>
+    public int MetricsPort { get; set; } = 8002;
+
     /// <summary>Largest accepted request body or gRPC message.</summary>
     /// <value>Default 64 MiB (Triton's HTTP limit).</value>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
@@ -64,9 +69,17 @@ public sealed class InferenceServerOptions
         {
             yield return $"Inference:GrpcPort must be 0..65535 (got {GrpcPort}).";
         }
+        if (MetricsPort is < 0 or > 65535)
+        {
+            yield return $"Inference:MetricsPort must be 0..65535 (got {MetricsPort}).";
+        }
         if (HttpPort != 0 && HttpPort == GrpcPort)
         {
             yield return "Inference:HttpPort and Inference:GrpcPort must differ.";
+        }
+        if (MetricsPort != 0 && (MetricsPort == HttpPort || MetricsPort == GrpcPort))
+        {
+            yield return "Inference:MetricsPort must differ from Inference:HttpPort and Inference:GrpcPort.";
         }
         if (RepositoryPollSeconds < 1)
         {

@@ -11,6 +11,7 @@ public static class TritonCommandLine
         ["--repository-poll-secs"] = "Inference:RepositoryPollSeconds",
         ["--http-port"] = "Inference:HttpPort",
         ["--grpc-port"] = "Inference:GrpcPort",
+        ["--metrics-port"] = "Inference:MetricsPort",
         ["--http-address"] = "Inference:Host",
         ["--strict-readiness"] = "Inference:StrictReadiness",
         ["--max-request-body-bytes"] = "Inference:MaxRequestBodyBytes",

@@ -11,7 +11,9 @@ namespace Inference.Server.Repository;
 /// the ONNX model, validate it, then per selected version create the instances, the scheduler, and run
 /// the warmup. Stateless; the model manager decides when to call it and what to do with the result.
 /// </summary>
-public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+public sealed class ModelVersionLoader(
+    ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory,
+    IModelStatisticsObserverFactory? statisticsObservers = null)
 {
     public ModelRepository Repository => repository;
 
@@ -122,7 +124,7 @@ public sealed class ModelVersionLoader(ModelRepository repository, TimeProvider 
             {
                 throw new ModelLoadException(warmupError);
             }
-            var statistics = new ModelStatistics();
+            var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
             var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
                 loggerFactory.CreateLogger("Inference.Server.Scheduling"));
             return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);

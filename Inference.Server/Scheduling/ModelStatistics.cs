@@ -41,10 +41,32 @@ public sealed class BatchStatistics(int batchSize)
 }
 
 /// <summary>
-/// Triton's statistics for one model version: the one place the scheduler writes and both the
-/// statistics extension and the metrics read. All members are thread-safe.
+/// Sees each completed execution and request as <see cref="ModelStatistics"/> records it, for consumers that need
+/// the individual values (latency and batch-size histograms) rather than the cumulative totals. Called on the
+/// scheduler's threads, concurrently, on the request path: implementations must be thread-safe, must not
+/// block and must not throw.
 /// </summary>
-public sealed class ModelStatistics
+public interface IModelStatisticsObserver
+{
+    /// <summary>One model execution over <paramref name="batchSize"/> rows (durations in nanoseconds).</summary>
+    void OnExecution(int batchSize, in ExecutionTimings timings);
+
+    /// <summary>One successful request: end to end and queued durations in nanoseconds, and its execution's timings.</summary>
+    void OnSuccess(long requestNs, long queueNs, in ExecutionTimings timings);
+}
+
+/// <summary>Creates the observer of one model version's statistics (null for none). Called when a version loads.</summary>
+public interface IModelStatisticsObserverFactory
+{
+    IModelStatisticsObserver? Create(string model, long version);
+}
+
+/// <summary>
+/// Triton's statistics for one model version: the one place the scheduler writes and both the
+/// statistics extension and the metrics read. All members are thread-safe. An optional
+/// <see cref="IModelStatisticsObserver"/> is told of each execution and success after the totals are updated.
+/// </summary>
+public sealed class ModelStatistics(IModelStatisticsObserver? observer = null)
 {
     private readonly ConcurrentDictionary<int, BatchStatistics> _batches = new();
     private readonly long[] _failuresByReason = new long[4];
@@ -94,6 +116,7 @@ public sealed class ModelStatistics
         b.ComputeInput.Add(timings.ComputeInputNs);
         b.ComputeInfer.Add(timings.ComputeInferNs);
         b.ComputeOutput.Add(timings.ComputeOutputNs);
+        observer?.OnExecution(batchSize, timings);
     }
 
     /// <summary>Records one successful request with its queue time and the timings of the execution it ran in.</summary>
@@ -104,6 +127,7 @@ public sealed class ModelStatistics
         ComputeInput.Add(timings.ComputeInputNs);
         ComputeInfer.Add(timings.ComputeInferNs);
         ComputeOutput.Add(timings.ComputeOutputNs);
+        observer?.OnSuccess(requestNs, queueNs, timings);
     }
 
     public void RecordFailure(long requestNs, FailureReason reason)

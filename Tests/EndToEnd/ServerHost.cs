@@ -1,6 +1,7 @@
 using Grpc.Net.Client;
 using Inference.Server.Hosting;
 using Inference.Server.Protos;
+using Inference.Server.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -33,6 +34,9 @@ public sealed class ServerHost : IAsyncDisposable
 
     public Uri GrpcAddress { get; }
 
+    /// <summary>The metrics port's base address (serves only <c>/metrics</c>).</summary>
+    public Uri MetricsAddress => new($"http://127.0.0.1:{Services.GetRequiredService<MetricsListener>().EndPoints[0].Port}/");
+
     public HttpClient Http { get; }
 
     public GrpcChannel Channel { get; }
@@ -45,7 +49,8 @@ public sealed class ServerHost : IAsyncDisposable
     {
         string[] args =
         [
-            "--model-repository=" + repository, "--http-port=0", "--grpc-port=0", "--http-address=127.0.0.1", .. extraArgs,
+            "--model-repository=" + repository, "--http-port=0", "--grpc-port=0", "--metrics-port=0", "--http-address=127.0.0.1",
+            .. extraArgs,
         ];
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, EnvironmentName = "Testing" });
         builder.Configuration.AddCommandLine(TritonCommandLine.ExpandLoadModel(args), TritonCommandLine.SwitchMappings);

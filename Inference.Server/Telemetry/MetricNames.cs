@@ -1,0 +1,43 @@
+namespace Inference.Server.Telemetry;
+
+/// <summary>
+/// The meter and instrument names the server publishes. Instrument names are the names that appear on
+/// <c>/metrics</c> (the exporter is configured to add no <c>_total</c> or unit suffix, see docs/metrics.md).
+/// </summary>
+public static class MetricNames
+{
+    /// <summary>The <see cref="System.Diagnostics.Metrics.Meter"/> name: add it to a MeterProvider to export these metrics.</summary>
+    public const string Meter = "Inference.Server";
+
+    // Triton's per-model metrics (labels model, version; failure also reason).
+    public const string RequestSuccess = "nv_inference_request_success";
+    public const string RequestFailure = "nv_inference_request_failure";
+    public const string InferenceCount = "nv_inference_count";
+    public const string ExecutionCount = "nv_inference_exec_count";
+    public const string RequestDurationUs = "nv_inference_request_duration_us";
+    public const string QueueDurationUs = "nv_inference_queue_duration_us";
+    public const string ComputeInputDurationUs = "nv_inference_compute_input_duration_us";
+    public const string ComputeInferDurationUs = "nv_inference_compute_infer_duration_us";
+    public const string ComputeOutputDurationUs = "nv_inference_compute_output_duration_us";
+    public const string PendingRequestCount = "nv_inference_pending_request_count";
+
+    // Histograms beyond Triton (labels model, version).
+    public const string RequestDurationSeconds = "nv_inference_request_duration_seconds";
+    public const string QueueDurationSeconds = "nv_inference_queue_duration_seconds";
+    public const string ComputeInferDurationSeconds = "nv_inference_compute_infer_duration_seconds";
+    public const string ExecutionBatchSize = "nv_inference_exec_batch_size";
+
+    // Triton's GPU metrics through NVML (label gpu_uuid).
+    public const string GpuUtilization = "nv_gpu_utilization";
+    public const string GpuMemoryTotalBytes = "nv_gpu_memory_total_bytes";
+    public const string GpuMemoryUsedBytes = "nv_gpu_memory_used_bytes";
+    public const string GpuPowerUsage = "nv_gpu_power_usage";
+    public const string GpuPowerLimit = "nv_gpu_power_limit";
+    public const string EnergyConsumption = "nv_energy_consumption";
+
+    /// <summary>Label names.</summary>
+    public const string ModelLabel = "model";
+    public const string VersionLabel = "version";
+    public const string ReasonLabel = "reason";
+    public const string GpuUuidLabel = "gpu_uuid";
+}
