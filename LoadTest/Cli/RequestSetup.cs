@@ -41,10 +41,10 @@ public static class RequestSetup
         var random = new Random(o.Seed);
         List<RequestTemplate> templates;
         string data;
-        if (o.ImagesDirectory is not null)
+        if (o.ImagesDirectory is not null || o.SyntheticImages)
         {
-            var files = ImageTensors.FindImages(o.ImagesDirectory);
-            var images = files.Select(ImageTensors.Load).ToList();
+            var files = o.ImagesDirectory is null ? [] : ImageTensors.FindImages(o.ImagesDirectory);
+            var images = o.ImagesDirectory is null ? [.. Enumerable.Range(0, 8).Select(ImageTensors.Synthetic)] : files.Select(ImageTensors.Load).ToList();
             try
             {
                 templates = ImageTemplates(images, specs, batch, o.Scaling, random, outputs);
@@ -53,7 +53,7 @@ public static class RequestSetup
             {
                 images.ForEach(i => i.Dispose());
             }
-            data = $"{files.Count} images from {o.ImagesDirectory} ({o.Scaling} scaling)";
+            data = (o.ImagesDirectory is null ? "8 synthetic 224x224 images" : $"{files.Count} images from {o.ImagesDirectory}") + $" ({o.Scaling} scaling)";
         }
         else
         {

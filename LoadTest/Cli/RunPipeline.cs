@@ -31,7 +31,7 @@ public static class RunPipeline
         using var info = InferClientFactory.CreateInfo(protocol, address, modelName, version);
         try
         {
-            var options = c.Requests(parse);
+            var options = c.Requests(parse) with { SyntheticImages = shape.Mode == "users" };
             ModelInfo? model = null;
             try
             {
