@@ -20,7 +20,7 @@ public static class HtmlReport
         var modeName = info.Mode.Replace('_', ' ');
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>LoadTest: ").Append(E(info.Model)).Append("</title>\n<style>")
-            .Append("body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1240px}h1{font-size:22px;margin:0 0 4px}")
+            .Append("body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1260px}h1{font-size:22px;margin:0 0 4px}")
             .Append("h2{font-size:17px;margin:24px 0 8px}.meta{color:#555;font-size:13px}.meta td{padding:1px 12px 1px 0}")
             .Append(".verdict{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:600;margin:12px 0}")
             .Append(".pass{background:#e3f6e5;color:#17692a}.fail{background:#fde7e7;color:#a31515}")
@@ -45,10 +45,10 @@ public static class HtmlReport
         }
 
         html.Append("<div class=\"charts\">\n");
-        html.Append(SvgChart.Line("Throughput vs latency", "throughput (inferences/s)", "latency (ms)",
+        html.Append(SvgChart.Line($"Throughput vs latency (points labelled by {modeName})", "throughput (inferences/s)", "latency (ms)",
         [
             new ChartSeries("p50", Palette[0], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P50Us / 1000))]),
-            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / 1000))]),
+            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / 1000))], Labels: categories),
         ]));
         html.Append(SvgChart.Line("Latency percentiles per level", modeName, "latency (ms)",
         [

@@ -4,8 +4,10 @@ using System.Text;
 
 namespace LoadTest.Report;
 
-/// <summary>One line of a chart: points in data units, drawn in <see cref="Color"/> (CSS colour).</summary>
-public sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
+/// <summary>One line of a chart: points in data units, drawn in <see cref="Color"/> (CSS colour).
+/// <see cref="Labels"/>, when given, are written next to the points (one per point).</summary>
+public sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false,
+    IReadOnlyList<string>? Labels = null);
 
 /// <summary>One layer of a stacked bar chart: a value per category.</summary>
 public sealed record BarLayer(string Name, string Color, IReadOnlyList<double> Values);
@@ -14,7 +16,7 @@ public sealed record BarLayer(string Name, string Color, IReadOnlyList<double> V
 /// categorical x axis and a stacked bar chart, with axes, "nice" ticks, labelled points and a legend.</summary>
 public static class SvgChart
 {
-    private const int Width = 620, Height = 360, Left = 70, Right = 20, Top = 40, Bottom = 80;
+    private const int Width = 600, Height = 360, Left = 70, Right = 20, Top = 40, Bottom = 80;
 
     /// <summary>A line chart. With <paramref name="categories"/>, x values are category indexes drawn evenly spaced.</summary>
     public static string Line(string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series, IReadOnlyList<string>? categories = null)
@@ -32,9 +34,14 @@ public static class SvgChart
                 svg.Append(Inv($"<polyline fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")} points=\""))
                    .AppendJoin(' ', coords.Select(c => Inv($"{c.X:F1},{c.Y:F1}"))).Append("\"/>\n");
             }
-            foreach (var c in coords)
+            for (var i = 0; i < coords.Count; i++)
             {
+                var c = coords[i];
                 svg.Append(Inv($"<circle cx=\"{c.X:F1}\" cy=\"{c.Y:F1}\" r=\"3.5\" fill=\"{s.Color}\"/>\n"));
+                if (s.Labels is { } labels && i < labels.Count)
+                {
+                    svg.Append(Inv($"<text x=\"{c.X + 5:F1}\" y=\"{c.Y - 6:F1}\" font-size=\"10\" fill=\"{s.Color}\">{Esc(labels[i])}</text>\n"));
+                }
             }
         }
         Legend(svg, series.Select(s => (s.Name, s.Color)));
