@@ -2,7 +2,8 @@ using System.CommandLine;
 
 namespace LoadTest.Cli;
 
-/// <summary>The whole command line: the sweep (root), <c>scenario</c> and <c>bare-server</c>.</summary>
+/// <summary>The whole command line: the sweep (root), <c>scenario</c>, and the benchmark peers <c>bare-server</c> and
+/// <c>plain-grpc-loop</c>.</summary>
 public static class LoadTestCommand
 {
     public static RootCommand Create()
@@ -10,6 +11,7 @@ public static class LoadTestCommand
         var root = SweepCommand.Create();
         root.Subcommands.Add(ScenarioCommand.Create());
         root.Subcommands.Add(BareServerCommand.Create());
+        root.Subcommands.Add(PlainGrpcLoopCommand.Create());
         return root;
     }
 
