@@ -14,10 +14,17 @@ public sealed class HttpServerInfoClient(Uri address, string model, string versi
 
     public async Task<ModelInfo> GetModelInfoAsync(CancellationToken cancellationToken)
     {
-        var meta = Parser.Parse<ModelMetadataResponse>(await GetAsync(ModelPath, cancellationToken));
-        var config = Parser.Parse<ModelConfig>(await GetAsync(ModelPath + "/config", cancellationToken));
-        static TensorInfo Map(ModelMetadataResponse.Types.TensorMetadata t) => new(t.Name, t.Datatype, [.. t.Shape]);
-        return new ModelInfo(meta.Name, [.. meta.Inputs.Select(Map)], [.. meta.Outputs.Select(Map)], config.MaxBatchSize);
+        try
+        {
+            var meta = Parser.Parse<ModelMetadataResponse>(await GetAsync(ModelPath, cancellationToken));
+            var config = Parser.Parse<ModelConfig>(await GetAsync(ModelPath + "/config", cancellationToken));
+            static TensorInfo Map(ModelMetadataResponse.Types.TensorMetadata t) => new(t.Name, t.Datatype, [.. t.Shape]);
+            return new ModelInfo(meta.Name, [.. meta.Inputs.Select(Map)], [.. meta.Outputs.Select(Map)], config.MaxBatchSize);
+        }
+        catch (Exception e) when (e is HttpRequestException or InvalidProtocolBufferException or InvalidJsonException)
+        {
+            throw new InvalidOperationException($"model '{model}' metadata over HTTP: {e.Message}", e);
+        }
     }
 
     public async Task<ServerStatsSnapshot?> GetStatisticsAsync(CancellationToken cancellationToken)

@@ -3,8 +3,9 @@
 # On one machine, against the server's identity model (FP32 [1,16], one instance, dynamic batching without delay):
 #  1. HTTP binary endpoint, closed loop at concurrency C: LoadTest's request rate vs wrk's, alternating runs (target >= 80%);
 #  2. gRPC at concurrency C: LoadTest vs a plain Grpc.Net.Client loop (LoadTest plain-grpc-loop), alternating runs;
-#  3. latency cross-check at concurrency 1 over HTTP: LoadTest's p50/p90/p99 vs wrk's latency distribution.
-# Needs the .NET SDK and wrk (apt-get install wrk).
+#  3. latency cross-check at concurrency 1 over HTTP: LoadTest's p50/p90/p99 vs hey's and wrk's distributions, each
+#     with its average against the mean implied by its own rate (1e6 / req/s at concurrency 1).
+# Needs the .NET SDK, wrk and hey (apt-get install wrk hey; without hey, part 3 compares with wrk only).
 # Usage: bench/loadtest/run.sh [seconds-per-run] [concurrency] [rounds]   Results: bench/out/loadtest-honesty.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,9 +58,17 @@ done
 P=$(mean <"$work/plain.rps"); LG=$(mean <"$work/ltg.rps")
 echo "grpc c=$C: plain loop $P req/s, LoadTest $LG req/s, ratio $(awk -v a="$LG" -v b="$P" 'BEGIN{printf "%.2f", a/b}')" | tee -a "$RES"
 
-echo "== 3. latency cross-check, HTTP binary at concurrency 1 (microseconds), $ROUNDS rounds" | tee -a "$RES"
+# hey's "50% in 0.0002 secs" and "Average: 0.0002 secs" -> microseconds (hey prints 0.1 ms resolution)
+hey_us() { echo "$1" | awk -v p="$2" '$1==p && $2=="in" { printf "%.0f", $3*1000000 }'; }
+run_hey() { hey -z "${DUR}s" -c 1 -m POST -T application/octet-stream -H "Inference-Header-Content-Length: $(cat "$work/body.bin.len")" -D "$work/body.bin" "$URL_INFER"; }
+echo "== 3. latency cross-check, HTTP binary at concurrency 1 (microseconds; implied mean = 1e6 / rate at c=1), $ROUNDS rounds" | tee -a "$RES"
 for r in $(seq 1 "$ROUNDS"); do
-  w=$(run_wrk 1 1); l=$(lt "http://127.0.0.1:$HTTP" http 1)
-  echo "round $r: wrk      rps=$(echo "$w" | awk '/Requests\/sec/{print $2}') p50=$(wrk_us "$w" 50%) p90=$(wrk_us "$w" 90%) p99=$(wrk_us "$w" 99%)" | tee -a "$RES"
-  echo "round $r: LoadTest rps=$(echo "$l" | cut -d, -f3) p50=$(echo "$l" | cut -d, -f4) p90=$(echo "$l" | cut -d, -f5) p99=$(echo "$l" | cut -d, -f7)" | tee -a "$RES"
+  l=$(lt "http://127.0.0.1:$HTTP" http 1)
+  echo "round $r: LoadTest rps=$(echo "$l" | cut -d, -f3) p50=$(echo "$l" | cut -d, -f4) p90=$(echo "$l" | cut -d, -f5) p99=$(echo "$l" | cut -d, -f7) avg=$(echo "$l" | cut -d, -f9) implied_mean=$(echo "$l" | awk -F, '{printf "%.0f", 1e6/$3}')" | tee -a "$RES"
+  if command -v hey >/dev/null; then
+    h=$(run_hey); hr=$(echo "$h" | awk '/Requests\/sec/{print $2}')
+    echo "round $r: hey      rps=$hr p50=$(hey_us "$h" 50%) p90=$(hey_us "$h" 90%) p99=$(hey_us "$h" 99%) avg=$(echo "$h" | awk '/Average:/{printf "%.0f", $2*1000000}') implied_mean=$(awk -v r="$hr" 'BEGIN{printf "%.0f", 1e6/r}')" | tee -a "$RES"
+  fi
+  w=$(run_wrk 1 1); wr=$(echo "$w" | awk '/Requests\/sec/{print $2}')
+  echo "round $r: wrk      rps=$wr p50=$(wrk_us "$w" 50%) p90=$(wrk_us "$w" 90%) p99=$(wrk_us "$w" 99%) avg=$(echo "$w" | awk '$1=="Latency" { v=$2; u=v; gsub(/[0-9.]/,"",u); sub(/[a-z]+$/,"",v); printf "%.0f", v*((u=="us")?1:(u=="ms")?1000:1000000) }') implied_mean=$(awk -v r="$wr" 'BEGIN{printf "%.0f", 1e6/r}')" | tee -a "$RES"
 done
