@@ -13,4 +13,13 @@ var inference = builder.AddProject<Projects.Inference_Server>("inference")
 // Prometheus (Debian's executable) scraping the metrics port, and Grafana (container) with the repo's dashboard.
 builder.AddMonitoring(new Dictionary<string, EndpointReference[]> { ["inference"] = [inference.GetEndpoint("metrics")] });
 
+// The seed's Locust test, started on demand from the dashboard: users sending 224x224 images over gRPC. Its client-side
+// metrics (Meter "LoadTest") reach the dashboard over OTLP and Prometheus on the "metrics" endpoint.
+builder.AddProject<Projects.LoadTest>("loadtest")
+    .WithArgs("scenario", "--url", inference.GetEndpoint("grpc"), "-m", "resnet50", "--users", "10", "--spawn-rate", "1",
+        "--think", "0.8:1.2", "--duration", "600", "--max-error-rate", "0.01")
+    .WithHttpEndpoint(name: "metrics", env: "LOADTEST_METRICS_PORT")
+    .WithExplicitStart()
+    .WaitFor(inference);
+
 builder.Build().Run();

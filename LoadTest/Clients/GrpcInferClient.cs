@@ -1,48 +1,97 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Inference.Server.Protos;
+using LoadTest.Inputs;
 
 namespace LoadTest.Clients;
 
-/// <summary>KServe v2 gRPC ModelInfer with <c>raw_input_contents</c>, over a small pool of HTTP/2 channels
-/// (round-robin) so many concurrent calls are not serialized on one connection.</summary>
+/// <summary>KServe v2 gRPC ModelInfer with <c>raw_input_contents</c>, over a pool of HTTP/2 channels used round-robin
+/// so concurrent calls are not serialized on one connection. Requests are built once and shared (protobuf messages
+/// are safe to serialize concurrently when nobody mutates them).</summary>
 public sealed class GrpcInferClient : IInferClient
 {
     private readonly GrpcChannel[] _channels;
     private readonly GRPCInferenceService.GRPCInferenceServiceClient[] _clients;
-    private readonly ModelInferRequest _request;
-    private int _next;
+    private readonly ModelInferRequest[] _requests;
+    private readonly ResponseValidator _validator;
+    private int _nextChannel;
+    private int _nextRequest;
 
-    public GrpcInferClient(Uri address, string model, InputSpec input, int channels)
+    public GrpcInferClient(Uri address, string model, string version, IReadOnlyList<RequestTemplate> templates, ResponseValidator validator, int channels)
     {
+        _validator = validator;
         _channels = [.. Enumerable.Range(0, Math.Max(channels, 1)).Select(_ => GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            MaxReceiveMessageSize = 64 * 1024 * 1024,
-            MaxSendMessageSize = 64 * 1024 * 1024,
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+            MaxReceiveMessageSize = 256 * 1024 * 1024,
+            MaxSendMessageSize = 256 * 1024 * 1024,
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan },
         }))];
         _clients = [.. _channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c))];
-        _request = new ModelInferRequest { ModelName = model };
-        var tensor = new ModelInferRequest.Types.InferInputTensor { Name = input.Name, Datatype = input.DataType };
-        tensor.Shape.AddRange(input.Shape);
-        _request.Inputs.Add(tensor);
-        _request.RawInputContents.Add(ByteString.CopyFrom(input.Data));
-        _request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = input.OutputName });
+        _requests = [.. templates.Select(t => Build(model, version, t))];
+    }
+
+    private static ModelInferRequest Build(string model, string version, RequestTemplate template)
+    {
+        var request = new ModelInferRequest { ModelName = model, ModelVersion = version };
+        foreach (var input in template.Inputs)
+        {
+            var tensor = new ModelInferRequest.Types.InferInputTensor { Name = input.Name, Datatype = input.DataType };
+            tensor.Shape.AddRange(input.Shape);
+            request.Inputs.Add(tensor);
+            request.RawInputContents.Add(ByteString.CopyFrom(input.Data));
+        }
+        foreach (var output in template.Outputs)
+        {
+            request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = output });
+        }
+        return request;
     }
 
     public async Task<string?> InferAsync(CancellationToken cancellationToken)
     {
-        var client = _clients[(uint)Interlocked.Increment(ref _next) % _clients.Length];
+        var client = _clients[(uint)Interlocked.Increment(ref _nextChannel) % _clients.Length];
+        var request = _requests[(uint)Interlocked.Increment(ref _nextRequest) % _requests.Length];
+        ModelInferResponse response;
         try
         {
-            var response = await client.ModelInferAsync(_request, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return response.RawOutputContents.Count == 1 && response.Outputs.Count == 1 ? null : "bad-response";
+            response = await client.ModelInferAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (Grpc.Core.RpcException e)
+        catch (RpcException e)
         {
             cancellationToken.ThrowIfCancellationRequested();
             return "grpc-" + e.StatusCode;
         }
+        return Validate(response, _validator);
+    }
+
+    /// <summary>Validates a ModelInfer response; outputs must come as raw contents, one per output, as Triton sends them.</summary>
+    public static string? Validate(ModelInferResponse response, ResponseValidator validator)
+    {
+        if (response.RawOutputContents.Count != response.Outputs.Count)
+        {
+            return ResponseValidator.Malformed;
+        }
+        ulong seen = 0;
+        Span<long> shape = stackalloc long[8];
+        for (var i = 0; i < response.Outputs.Count; i++)
+        {
+            var output = response.Outputs[i];
+            if (output.Shape.Count > shape.Length)
+            {
+                return "invalid-response:shape";
+            }
+            for (var d = 0; d < output.Shape.Count; d++)
+            {
+                shape[d] = output.Shape[d];
+            }
+            var error = validator.CheckBinary(output.Name, output.Datatype, shape[..output.Shape.Count], response.RawOutputContents[i].Span, ref seen);
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+        return validator.Complete(seen);
     }
 
     public ValueTask DisposeAsync()

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using LoadTest.Stats;
+
+namespace LoadTest.Report;
+
+/// <summary>A self-contained HTML page (inline CSS and SVG, no script, nothing fetched) for one run: the verdict,
+/// throughput vs latency, latency percentiles per level, the server-side time breakdown, and the table of
+/// numbers with errors by status.</summary>
+public static class HtmlReport
+{
+    private static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+
+    public static string Render(RunReport report)
+    {
+        var info = report.Info;
+        var levels = report.Levels;
+        var categories = levels.Select(l => l.Level.ToString("0.##", CultureInfo.InvariantCulture)).ToList();
+        var modeName = info.Mode.Replace('_', ' ');
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>LoadTest: ").Append(E(info.Model)).Append("</title>\n<style>")
+            .Append("body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1260px}h1{font-size:22px;margin:0 0 4px}")
+            .Append("h2{font-size:17px;margin:24px 0 8px}.meta{color:#555;font-size:13px}.meta td{padding:1px 12px 1px 0}")
+            .Append(".verdict{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:600;margin:12px 0}")
+            .Append(".pass{background:#e3f6e5;color:#17692a}.fail{background:#fde7e7;color:#a31515}")
+            .Append(".charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{border:1px solid #ddd;border-radius:4px;background:#fff}")
+            .Append("table.data{border-collapse:collapse;font-size:13px}table.data th,table.data td{border:1px solid #ddd;padding:4px 8px;text-align:right}")
+            .Append("table.data th{background:#f4f4f4}table.data td.l{text-align:left}")
+            .Append("</style></head><body>\n");
+        html.Append("<h1>LoadTest report: ").Append(E(info.Model)).Append(" over ").Append(E(info.Protocol)).Append("</h1>\n<table class=\"meta\">");
+        Meta(html, "target", info.Target);
+        Meta(html, "started", info.Started.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture));
+        Meta(html, "load", $"{modeName} sweep, batch {info.BatchSize}");
+        Meta(html, "inputs", info.Inputs);
+        Meta(html, "measurement", info.Measurement);
+        Meta(html, "machine", info.Machine);
+        Meta(html, "command", info.CommandLine);
+        html.Append("</table>\n");
+        html.Append(report.Verdict.Passed ? "<div class=\"verdict pass\">PASS" : "<div class=\"verdict fail\">FAIL: " + E(string.Join("; ", report.Verdict.Failures)))
+            .Append("</div>\n");
+        if (report.StoppedEarly is not null)
+        {
+            html.Append("<p>Sweep stopped early: ").Append(E(report.StoppedEarly)).Append("</p>\n");
+        }
+
+        html.Append("<div class=\"charts\">\n");
+        html.Append(SvgChart.Line($"Throughput vs latency (points labelled by {modeName})", "throughput (inferences/s)", "latency (ms)",
+        [
+            new ChartSeries("p50", Palette[0], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P50Us / 1000))]),
+            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / 1000))], Labels: categories),
+        ]));
+        html.Append(SvgChart.Line("Latency percentiles per level", modeName, "latency (ms)",
+        [
+            Series("p50", 0, levels, l => l.Latency.P50Us),
+            Series("p90", 1, levels, l => l.Latency.P90Us),
+            Series("p95", 2, levels, l => l.Latency.P95Us),
+            Series("p99", 3, levels, l => l.Latency.P99Us),
+            Series("max", 4, levels, l => l.Latency.MaxUs) with { Dashed = true },
+        ], categories));
+        html.Append(SvgChart.Line("Throughput per level", modeName, "per second",
+        [
+            new ChartSeries("inferences/s", Palette[0], [.. levels.Select((l, i) => ((double)i, l.InferencesPerSecond))]),
+            new ChartSeries("requests/s", Palette[2], [.. levels.Select((l, i) => ((double)i, l.RequestsPerSecond))], Dashed: true),
+        ], categories));
+        if (levels.Any(l => l.Server is not null))
+        {
+            html.Append(SvgChart.StackedBars("Server time per request", modeName, "microseconds", categories,
+            [
+                new BarLayer("queue", Palette[1], [.. levels.Select(l => l.Server?.QueueUs ?? 0)]),
+                new BarLayer("compute input", Palette[4], [.. levels.Select(l => l.Server?.ComputeInputUs ?? 0)]),
+                new BarLayer("compute infer", Palette[0], [.. levels.Select(l => l.Server?.ComputeInferUs ?? 0)]),
+                new BarLayer("compute output", Palette[2], [.. levels.Select(l => l.Server?.ComputeOutputUs ?? 0)]),
+            ]));
+        }
+        html.Append("</div>\n");
+
+        html.Append("<h2>Per level</h2>\n<table class=\"data\"><tr><th>").Append(E(modeName))
+            .Append("</th><th>infer/s</th><th>req/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>")
+            .Append("<th>errors</th><th>server queue us</th><th>compute input us</th><th>compute infer us</th><th>compute output us</th>")
+            .Append("<th>avg batch</th><th>seconds</th><th>stable</th><th class=\"l\">errors by status</th></tr>\n");
+        foreach (var l in levels)
+        {
+            var s = l.Server;
+            html.Append("<tr>");
+            Cells(html, l.Level.ToString("0.##", CultureInfo.InvariantCulture), F(l.InferencesPerSecond, "F1"), F(l.RequestsPerSecond, "F1"),
+                Ms(l.Latency.P50Us), Ms(l.Latency.P90Us), Ms(l.Latency.P95Us), Ms(l.Latency.P99Us), Ms(l.Latency.MaxUs),
+                l.ErrorCount.ToString(CultureInfo.InvariantCulture), F(s?.QueueUs, "F1"), F(s?.ComputeInputUs, "F1"), F(s?.ComputeInferUs, "F1"),
+                F(s?.ComputeOutputUs, "F1"), F(s?.AverageBatchSize, "F2"), F(l.Seconds, "F1"), l.Stable is { } st ? (st ? "yes" : "no") : "-");
+            html.Append("<td class=\"l\">").Append(E(string.Join(", ", l.Errors.Select(e => $"{e.Key}: {e.Value}")))).Append("</td></tr>\n");
+        }
+        html.Append("</table>\n<p class=\"meta\">Latency: successful requests, from send (closed loop, scenario) or from the intended send time ")
+            .Append("(open loop), to the validated response; HdrHistogram, 3 significant digits. Server columns: Triton's statistics extension, ")
+            .Append("per request, over the same windows.</p>\n</body></html>\n");
+        return html.ToString();
+    }
+
+    private static ChartSeries Series(string name, int color, IReadOnlyList<LevelResult> levels, Func<LevelResult, double> micros) =>
+        new(name, Palette[color], [.. levels.Select((l, i) => ((double)i, micros(l) / 1000))]);
+
+    private static void Meta(StringBuilder html, string key, string value) =>
+        html.Append("<tr><td>").Append(E(key)).Append("</td><td>").Append(E(value)).Append("</td></tr>");
+
+    private static void Cells(StringBuilder html, params string[] cells)
+    {
+        foreach (var c in cells)
+        {
+            html.Append("<td>").Append(E(c)).Append("</td>");
+        }
+    }
+
+    private static string Ms(double micros) => (micros / 1000).ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string F(double? v, string format) => v?.ToString(format, CultureInfo.InvariantCulture) ?? "-";
+
+    private static string E(string s) => WebUtility.HtmlEncode(s);
+}

@@ -1,0 +1,19 @@
+using LoadTest.Model;
+
+namespace LoadTest.Stats;
+
+/// <summary>What was measured at one load level. <see cref="Mode"/> names what <see cref="Level"/> is:
+/// <c>concurrency</c>, <c>request_rate</c> (requests/s) or <c>users</c> (scenario). Latency is of successful
+/// requests, in microseconds; <see cref="Stable"/> is null for fixed-duration or fixed-count levels.</summary>
+public sealed record LevelResult(string Mode, double Level, int BatchSize, double Seconds, long Successes,
+    IReadOnlyDictionary<string, long> Errors, LatencySummary Latency, ServerBreakdown? Server, int Windows, bool? Stable)
+{
+    public long ErrorCount => Errors.Values.Sum();
+
+    public double RequestsPerSecond => Seconds > 0 ? Successes / Seconds : 0;
+
+    public double InferencesPerSecond => RequestsPerSecond * BatchSize;
+
+    /// <summary>Failed requests over all completed requests (0 when none completed).</summary>
+    public double ErrorRate => Successes + ErrorCount == 0 ? 0 : (double)ErrorCount / (Successes + ErrorCount);
+}
