@@ -47,7 +47,7 @@ public static class Fp16Converter
         var types = OnnxElementTypes.Infer(graph);
         bool IsFloat(string name) => name.Length > 0 && types.TryGetValue(name, out var t) && t == ElementType.Float;
 
-        var converted = graph.Node.Where(IsConverted).ToHashSet();
+        var converted = new HashSet<NodeProto>(graph.Node.Where(IsConverted), ReferenceEqualityComparer.Instance);
         bool WantsFp16(NodeProto node, int index) =>
             converted.Contains(node) && !(Fp32Inputs.TryGetValue(node.OpType, out var fixedInputs) && fixedInputs.Contains(index));
 

@@ -58,7 +58,7 @@ public static class ModelPreparation
         var producers = OnnxNodes.Producers(graph);
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var used = OnnxNodes.UsedNames(graph);
-        var removed = new HashSet<NodeProto>();
+        var removed = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         foreach (var bn in graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Output.Count(o => o.Length > 0) == 1).ToList())
         {
             if (!producers.TryGetValue(bn.Input[0], out var conv) || conv.OpType != "Conv" || outputs.Contains(bn.Input[0]) ||

@@ -50,7 +50,7 @@ public static class QdqQuantizer
             name.Length > 0 && !initializers.ContainsKey(name) && types.TryGetValue(name, out var t) && t == ElementType.Float;
 
         // ReLUs folded into their producer (asymmetric activations only).
-        var foldedRelus = new Dictionary<NodeProto, NodeProto>();
+        var foldedRelus = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
         if (options.Activations != ActivationQuantization.Int8Symmetric)
         {
             foreach (var relu in graph.Node.Where(n => n.OpType == "Relu"))
@@ -63,7 +63,7 @@ public static class QdqQuantizer
                 }
             }
         }
-        var removedRelus = foldedRelus.Values.ToHashSet();
+        var removedRelus = new HashSet<NodeProto>(foldedRelus.Values, ReferenceEqualityComparer.Instance);
         string EffectiveOutput(NodeProto node) => foldedRelus.TryGetValue(node, out var relu) ? relu.Output[0] : node.Output[0];
 
         // Which values get their own calibrated parameters, and which share their input's.
