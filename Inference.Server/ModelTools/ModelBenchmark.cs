@@ -20,13 +20,13 @@ public static class ModelBenchmark
             $"{Model}: batch {Batch}, {Runs} runs in {Seconds:F1} s, {ImagesPerSecond:F1} images/s, {MillisecondsPerBatch:F2} ms/batch, intra-op threads {(IntraOpThreads == 0 ? "default" : IntraOpThreads)}");
     }
 
-    public static Result Run(string modelPath, int batch, TimeSpan duration, TimeSpan warmup, int intraOpThreads = 0)
+    public static Result Run(string modelPath, int batch, TimeSpan duration, TimeSpan warmup, int intraOpThreads = 0, string? optimizedModelPath = null)
     {
         var spec = ModelInputSpec.From(OnnxModelFile.Load(modelPath));
         long[] shape = [batch, .. spec.SampleDims];
         var count = (int)(batch * spec.SampleElementCount);
         var random = new DeterministicRandom(42);
-        using var session = OnnxRunner.CreateSession(modelPath, intraOpThreads);
+        using var session = OnnxRunner.CreateSession(modelPath, intraOpThreads, optimizedModelPath);
         using var input = spec.InputType == ElementType.Uint8
             ? OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, count).Select(_ => (byte)(random.NextUInt64() >> 56)).ToArray(), shape)
             : OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, count).Select(_ => random.NextSingle() * 2 - 1).ToArray(), shape);

@@ -7,9 +7,15 @@ namespace Inference.Server.ModelTools.Accuracy;
 /// out as FP32 arrays. Sessions use all graph optimizations, so QDQ groups fuse into int8 kernels.</summary>
 public static class OnnxRunner
 {
-    public static InferenceSession CreateSession(string modelPath, int intraOpThreads = 0)
+    /// <summary>A CPU session; <paramref name="optimizedModelPath"/>, when given, receives the graph ONNX Runtime runs
+    /// after its optimizations (which kernels the QDQ groups became).</summary>
+    public static InferenceSession CreateSession(string modelPath, int intraOpThreads = 0, string? optimizedModelPath = null)
     {
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = intraOpThreads };
+        if (optimizedModelPath is not null)
+        {
+            options.OptimizedModelFilePath = optimizedModelPath;
+        }
         return new InferenceSession(modelPath, options);
     }
 

@@ -182,11 +182,11 @@ public static class QdqQuantizer
 
             var hasBias = node.OpType is "Conv" or "Gemm" && node.Input.Count > 2 && initializers.TryGetValue(node.Input[2], out var biasTensor) &&
                 biasTensor.Dims.Count == 1 && biasTensor.Dims[0] == weight.Scales.Length && biasTensor.DataType == (int)ElementType.Float &&
-                parameters.ContainsKey(node.Input[0]) && (node.OpType != "Gemm" || OnnxNodes.FloatAttribute(node, "beta", 1f) == 1f);
+                parameters.ContainsKey(shared.GetValueOrDefault(node.Input[0], node.Input[0])) && (node.OpType != "Gemm" || OnnxNodes.FloatAttribute(node, "beta", 1f) == 1f);
             if (hasBias)
             {
                 var bias = OnnxTensorData.ReadFloats(initializers[node.Input[2]]);
-                var inputScale = parameters[node.Input[0]].Scale;
+                var inputScale = parameters[shared.GetValueOrDefault(node.Input[0], node.Input[0])].Scale;
                 var scales = weight.Scales.Select(s => inputScale * s).ToArray();
                 var quantized = new int[bias.Length];
                 for (var c = 0; c < bias.Length; c++)
