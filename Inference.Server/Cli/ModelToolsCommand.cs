@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Inference.Server.ModelTools;
+using Inference.Server.ModelTools.Conversion;
+using Inference.Server.ModelTools.Preprocessing;
+using Inference.Server.ModelTools.Quantization;
 
 namespace Inference.Server.Cli;
 
@@ -9,7 +12,7 @@ namespace Inference.Server.Cli;
 /// </summary>
 public static class ModelToolsCommand
 {
-    private static readonly HashSet<string> Verbs = ["build-resnet50", "default-repository", "write-identity", "write-tiny", "tools"];
+    private static readonly HashSet<string> Verbs = ["build-resnet50", "default-repository", "write-identity", "write-tiny", "convert", "quantize", "preprocess", "bench-model", "tools"];
 
     public static bool IsToolVerb(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -70,6 +73,120 @@ public static class ModelToolsCommand
         });
         root.Subcommands.Add(tiny);
 
+        AddModelTools(root);
         return root.Parse(args[0] == "tools" ? args[1..] : args).InvokeAsync();
+    }
+
+    /// <summary>convert, quantize, preprocess (each writes a model and an accuracy report) and bench-model.</summary>
+    private static void AddModelTools(RootCommand root)
+    {
+        Option<string> Model() => new("--model", "-m") { Description = "Source model: an .onnx file, a version folder or a model folder (latest version)", Required = true };
+        Option<string> Output() => new("--output", "-o") { Description = "An .onnx file, or a model folder (gets VERSION/model.onnx and config.pbtxt)", Required = true };
+        Option<long?> Version() => new("--version") { Description = "Version folder to write in a model folder (default: highest + 1)" };
+        Option<string?> Eval() => new("--eval") { Description = "Held-out inputs for the accuracy report: 'generated' or a folder of PNG images" };
+        Option<int> EvalCount() => new("--eval-samples") { Description = "Generated held-out samples", DefaultValueFactory = _ => 16 };
+
+        var model = Model();
+        var output = Output();
+        var version = Version();
+        var eval = Eval();
+        var evalCount = EvalCount();
+        var fp16 = new Option<bool>("--fp16") { Description = "FP16 weights and compute, FP32 inputs/outputs", Required = true };
+        var convert = new Command("convert", "Convert a model to FP16 (sensitive operators stay FP32) and report its accuracy against the source")
+            { model, output, version, fp16, eval, evalCount };
+        convert.SetAction(parse => Guarded(() => ConvertTool.Run(parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(version),
+            parse.GetValue(eval), parse.GetValue(evalCount), Console.Out)));
+        root.Subcommands.Add(convert);
+
+        var qModel = Model();
+        var qOutput = Output();
+        var qVersion = Version();
+        var qEval = Eval();
+        var qEvalCount = EvalCount();
+        var int8 = new Option<bool>("--int8") { Description = "Static INT8 QDQ quantization", Required = true };
+        var calibration = new Option<string>("--calibration") { Description = "'generated' or a folder of PNG images (its last quarter is held out unless --eval is given)", DefaultValueFactory = _ => "generated" };
+        var calibrationCount = new Option<int>("--calibration-samples") { Description = "Generated calibration samples", DefaultValueFactory = _ => 32 };
+        var method = new Option<string>("--method") { Description = "minmax | entropy | percentile", DefaultValueFactory = _ => "entropy" };
+        method.AcceptOnlyFromAmong("minmax", "entropy", "percentile");
+        var percentile = new Option<double>("--percentile") { Description = "Percentile of |x| kept by --method percentile", DefaultValueFactory = _ => 99.99 };
+        var activations = new Option<string>("--activations")
+        {
+            Description = "uint8 (asymmetric, ReLU folded: fuses fully into ONNX Runtime's CPU int8 kernels) | int8 (asymmetric, ReLU folded) | int8-symmetric (TensorRT's explicit quantization form)",
+            DefaultValueFactory = _ => "uint8",
+        };
+        activations.AcceptOnlyFromAmong("int8-symmetric", "int8", "uint8");
+        var quantize = new Command("quantize", "Quantize a model to INT8 (QDQ, per-channel weights, calibrated activations) and report its accuracy")
+            { qModel, qOutput, qVersion, int8, calibration, calibrationCount, method, percentile, activations, qEval, qEvalCount };
+        quantize.SetAction(parse => Guarded(() =>
+        {
+            var options = new QuantizationOptions
+            {
+                Method = parse.GetValue(method) switch { "minmax" => CalibrationMethod.MinMax, "percentile" => CalibrationMethod.Percentile, _ => CalibrationMethod.Entropy },
+                Percentile = parse.GetValue(percentile),
+                Activations = parse.GetValue(activations) switch
+                {
+                    "int8" => ActivationQuantization.Int8Asymmetric,
+                    "int8-symmetric" => ActivationQuantization.Int8Symmetric,
+                    _ => ActivationQuantization.UInt8Asymmetric,
+                },
+            };
+            return QuantizeTool.Run(parse.GetValue(qModel)!, parse.GetValue(qOutput)!, parse.GetValue(qVersion), parse.GetValue(calibration)!,
+                parse.GetValue(qEval), parse.GetValue(calibrationCount), parse.GetValue(qEvalCount), options, Console.Out);
+        }));
+        root.Subcommands.Add(quantize);
+
+        var pModel = Model();
+        var pOutput = Output();
+        var pVersion = Version();
+        var pEval = Eval();
+        var pEvalCount = EvalCount();
+        var inputName = new Option<string>("--input-name") { Description = "Name of the UINT8 input", DefaultValueFactory = _ => PreprocessingBuilder.DefaultInputName };
+        var mean = new Option<float[]>("--mean") { Description = "Per-channel mean (R G B) after scaling", DefaultValueFactory = _ => PixelNormalization.ImageNet.Mean, AllowMultipleArgumentsPerToken = true };
+        var std = new Option<float[]>("--std") { Description = "Per-channel standard deviation (R G B) after scaling", DefaultValueFactory = _ => PixelNormalization.ImageNet.Std, AllowMultipleArgumentsPerToken = true };
+        var scale = new Option<float>("--scale") { Description = "Pixel scale before normalization", DefaultValueFactory = _ => PixelNormalization.ImageNet.Scale };
+        var preprocess = new Command("preprocess", "Write a variant taking UINT8 NHWC pixels, with scaling, normalization and layout in the graph")
+            { pModel, pOutput, pVersion, inputName, mean, std, scale, pEval, pEvalCount };
+        preprocess.SetAction(parse => Guarded(() =>
+        {
+            var m = parse.GetValue(mean)!;
+            var s = parse.GetValue(std)!;
+            if (m.Length != 3 || s.Length != 3)
+            {
+                throw new ModelToolException("--mean and --std take three values (R G B).");
+            }
+            return PreprocessTool.Run(parse.GetValue(pModel)!, parse.GetValue(pOutput)!, parse.GetValue(pVersion), parse.GetValue(inputName)!,
+                new PixelNormalization(parse.GetValue(scale), m, s), parse.GetValue(pEval), parse.GetValue(pEvalCount), Console.Out);
+        }));
+        root.Subcommands.Add(preprocess);
+
+        var bModel = Model();
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 8 };
+        var seconds = new Option<double>("--seconds") { Description = "Measured seconds", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<double>("--warmup") { Description = "Warm-up seconds", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: one per core)", DefaultValueFactory = _ => 0 };
+        var saveOptimized = new Option<string?>("--save-optimized") { Description = "Also write the graph ONNX Runtime runs after its optimizations to this .onnx file" };
+        var bench = new Command("bench-model", "Measure a model's images/s on ONNX Runtime's CPU provider (engine only)") { bModel, batch, seconds, warmup, threads, saveOptimized };
+        bench.SetAction(parse => Guarded(() =>
+        {
+            var result = ModelBenchmark.Run(ModelSource.Resolve(parse.GetValue(bModel)!).ModelPath, parse.GetValue(batch),
+                TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(threads), parse.GetValue(saveOptimized));
+            Console.WriteLine(result);
+            return result;
+        }));
+        root.Subcommands.Add(bench);
+    }
+
+    private static int Guarded<T>(Func<T> tool)
+    {
+        try
+        {
+            tool();
+            return 0;
+        }
+        catch (ModelToolException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
     }
 }
