@@ -32,7 +32,7 @@ public sealed partial class PrometheusIntegrationTests
         IdentityModelBuilder.Write(repository.Path, "identity", width: 16, maxBatchSize: 8, maxQueueDelayMicroseconds: 2000);
         // As under the AppHost, which sets OTEL_METRICS_EXEMPLAR_FILTER=trace_based for its projects.
         await using var server = await ServerHost.StartAsync(repository.Path, "--OTEL_METRICS_EXEMPLAR_FILTER=trace_based");
-        await using var loadGenerator = await LoadGeneratorStandIn.StartAsync();
+        await using var loadGenerator = await LoadGeneratorMetrics.StartAsync(Ct);
         await using var prometheus = await PrometheusServer.StartAsync(new Dictionary<string, string[]>
         {
             ["inference.json"] = [server.MetricsAddress.Authority],
@@ -40,7 +40,7 @@ public sealed partial class PrometheusIntegrationTests
         }, Ct);
 
         using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var load = Task.WhenAll(Enumerable.Range(0, 3).Select(i => SendLoadAsync(server, loadGenerator, rows: i + 1, stopLoad.Token)));
+        var load = Task.WhenAll(Enumerable.Range(0, 3).Select(i => SendLoadAsync(server, rows: i + 1, stopLoad.Token)));
         try
         {
             var gpuPresent = server.Services.GetRequiredService<GpuMetrics>().GpuUuids.Count > 0;
@@ -107,7 +107,7 @@ public sealed partial class PrometheusIntegrationTests
         Assert.All(required, title => Assert.Contains(panels, p => p["title"]!.GetValue<string>() == title));
     }
 
-    private static async Task SendLoadAsync(ServerHost server, LoadGeneratorStandIn loadGenerator, int rows, CancellationToken stop)
+    private static async Task SendLoadAsync(ServerHost server, int rows, CancellationToken stop)
     {
         var data = Kserve.RandomFloats(rows * 16, seed: rows);
         while (!stop.IsCancellationRequested)
@@ -116,7 +116,7 @@ public sealed partial class PrometheusIntegrationTests
             try
             {
                 using var response = await server.Http.PostAsync("/v2/models/identity/infer", Kserve.Binary("INPUT0", [rows, 16], data, "OUTPUT0"), stop);
-                loadGenerator.Record(response.StatusCode == HttpStatusCode.OK ? "ok" : "error", Stopwatch.GetElapsedTime(started));
+                LoadGeneratorMetrics.Record(response.StatusCode == HttpStatusCode.OK, Stopwatch.GetElapsedTime(started));
                 // Pacing, so that three loops do not starve Prometheus of the machine's two cores.
                 await Task.Delay(5, stop);
             }
