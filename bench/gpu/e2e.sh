@@ -5,7 +5,7 @@ set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
 mkdir -p "$H/repo/resnet50/1"
 ln -sf "$M/tv_fp16.onnx" "$H/repo/resnet50/1/model.onnx"
-cfg e2e "$(cuda_opts prefer_nhwc=1 fuse_conv_bias=1)" 'optimization { cuda { graphs: true } }' \
+cfg e2e "optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true } }" \
   "instance_group [ { kind: KIND_GPU count: ${INSTANCES:-2} } ]" 'dynamic_batching { max_queue_delay_microseconds: 200 }'
 cp "$C/e2e.pbtxt" "$H/repo/resnet50/config.pbtxt"
 "$APP/Inference.Server" --model-repository="$H/repo" --http-port=18000 --grpc-port=18001 --http-address=127.0.0.1 \

@@ -20,9 +20,15 @@ if [ ! -f "$W/libonnxruntime_providers_cuda.so.xz" ]; then
   xz -T2 -9 -c "$W/libonnxruntime_providers_cuda.so" > "$W/libonnxruntime_providers_cuda.so.xz"
 fi
 rm -rf "$W/app"; mkdir -p "$W/app"
-cp -a "$W/server" "$W/app/server"; cp -a "$W/loadtest" "$W/app/loadtest"
-rm -f "$W/app/server"/libonnxruntime_providers_{cuda,tensorrt}.so "$W/app/server"/*.pdb "$W/app/loadtest"/*.pdb
-tar -C "$W/app" -cf - server loadtest | xz -T2 -6 > "$W/app.tar.xz"
+cp -a "$W/server" "$W/app/server"
+# LoadTest is self-contained on the same runtime: its files that the server lacks go into the server's folder, so the
+# runtime travels once (two copies do not fit in 64 MiB). Satellite resource folders are dropped (English only).
+for f in "$W/loadtest"/*; do [ -e "$W/app/server/$(basename "$f")" ] || cp -a "$f" "$W/app/server/"; done
+# Not needed there: the CUDA provider travels pruned in .gpu-stage, TensorRT cannot load (no libnvinfer), the
+# Windows natives come with the Gpu meta package.
+rm -f "$W/app/server"/libonnxruntime_providers_{cuda,tensorrt}.so "$W/app/server"/onnxruntime*.dll "$W/app/server"/*.pdb
+find "$W/app/server" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+tar -C "$W/app" -cf - server | xz -T2 -6 > "$W/app.tar.xz"
 
 rm -rf "$DEST/.gpu-stage" "$DEST/.gpu-app"; mkdir -p "$DEST/.gpu-stage" "$DEST/.gpu-app"
 cp "$W/libonnxruntime_providers_cuda.so.xz" "$DEST/.gpu-stage/"

@@ -15,8 +15,8 @@ namespace Inference.Server.Backends.OnnxRuntime;
 /// buffers, copied in with one <c>cudaMemcpyAsync</c> per input on the instance's stream, run (ONNX Runtime computes
 /// on the same stream, so nothing waits in between), copied out with one <c>cudaMemcpyAsync</c> per output, and the
 /// stream is synchronised once. With <see cref="GpuIoCopy.Ort"/> the staging buffers are bound instead and ONNX
-/// Runtime copies. With CUDA graphs, each size of the <see cref="CudaGraphPlan"/> is captured at load
-/// (<see cref="CaptureGraphs"/>) and a partial batch may be padded up to a captured size.
+/// Runtime copies. With CUDA graphs, each size of the <see cref="CudaGraphPlan"/> is captured on the first run, on the
+/// executing thread (<see cref="CaptureGraphs"/>), and a partial batch may be padded up to a captured size.
 /// Not thread-safe: called from the instance's one scheduler thread.
 /// </summary>
 internal sealed class GpuIoRunner : IDisposable
@@ -34,7 +34,12 @@ internal sealed class GpuIoRunner : IDisposable
     private readonly Binding?[] _bindings;
     private readonly RunOptions _eagerRun = new();
     private readonly Dictionary<int, RunOptions> _graphRuns = [];
+    private bool _captured;
     private bool _disposed;
+
+    /// <summary>ONNX Runtime keeps CUDA graphs per thread and captures in global mode, which forbids other threads'
+    /// CUDA calls meanwhile: every GPU run holds this for reading, a capture for writing (process-wide).</summary>
+    private static readonly ReaderWriterLockSlim CaptureLock = new();
 
     private GpuIoRunner(
         InferenceSession session, CudaStream stream, bool ortCopies, int maxBatchSize, Tensor[] inputs, Tensor[] outputs, CudaGraphPlan? graphs)
@@ -129,6 +134,23 @@ internal sealed class GpuIoRunner : IDisposable
         {
             throw new InvalidOperationException($"batch of {rows} rows exceeds max_batch_size {_maxBatchSize}");
         }
+        if (Graphs is not null && !_captured)
+        {
+            CaptureGraphs();
+        }
+        CaptureLock.EnterReadLock();
+        try
+        {
+            RunLocked(requests, start, end, rows, ref timings);
+        }
+        finally
+        {
+            CaptureLock.ExitReadLock();
+        }
+    }
+
+    private void RunLocked(IReadOnlyList<InferenceRequest> requests, int start, int end, int rows, ref ExecutionTimings timings)
+    {
         var t0 = Stopwatch.GetTimestamp();
         CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
         var (executionRows, useGraph) = Graphs?.Choose(rows) ?? (rows, false);
@@ -184,14 +206,25 @@ internal sealed class GpuIoRunner : IDisposable
     /// <summary>
     /// Captures every size of <see cref="Graphs"/> (an eager run first, so that cuDNN's algorithm search happens
     /// outside capture) and records the graph-replay and eager timings the padding policy compares. Inputs hold a
-    /// fixed non-zero byte pattern. No-op without CUDA graphs.
+    /// fixed non-zero byte pattern. Runs on the first <see cref="Run"/>, on the thread that executes (ONNX Runtime's
+    /// graphs belong to the capturing thread), with every other GPU instance of the process held off.
     /// </summary>
-    public void CaptureGraphs()
+    private void CaptureGraphs()
     {
-        if (Graphs is null)
+        CaptureLock.EnterWriteLock();
+        try
         {
-            return;
+            CaptureAll(Graphs!);
+            _captured = true;
         }
+        finally
+        {
+            CaptureLock.ExitWriteLock();
+        }
+    }
+
+    private void CaptureAll(CudaGraphPlan graphs)
+    {
         CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
         foreach (var input in _inputs)
         {
@@ -200,14 +233,14 @@ internal sealed class GpuIoRunner : IDisposable
             CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer, input.Host.Pointer, (nuint)bytes,
                 CudaRuntime.MemcpyHostToDevice, _stream.Handle), "cudaMemcpyAsync(host to device)");
         }
-        foreach (var size in Graphs.Sizes)
+        foreach (var size in graphs.Sizes)
         {
             TimedRun(size, useGraph: false);
             var eagerMs = TimedRun(size, useGraph: false);
             TimedRun(size, useGraph: true);
             TimedRun(size, useGraph: true);
             var graphMs = TimedRun(size, useGraph: true);
-            Graphs.RecordTimings(size, graphMs, eagerMs);
+            graphs.RecordTimings(size, graphMs, eagerMs);
         }
     }
 

@@ -104,7 +104,6 @@ public static class OnnxRuntimeBackend
                 {
                     return Fail(Invalid($"CUDA graphs need fixed shapes after the batch dimension; '{config.Name}' has a dynamic input or output dimension"));
                 }
-                gpu?.CaptureGraphs();
             }
             return new OnnxRuntimeInstance(name, device, config.Name, modelVersion, config.MaxBatchSize, session, options, inputs, outputs, gpu, stream);
         }
