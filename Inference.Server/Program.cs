@@ -6,6 +6,8 @@ if (ModelToolsCommand.IsToolVerb(args))
     return await ModelToolsCommand.RunAsync(args);
 }
 
+if (GpuToolsCommand.IsGpuVerb(args)) { return await GpuToolsCommand.RunAsync(args); }
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddCommandLine(TritonCommandLine.ExpandLoadModel(args), TritonCommandLine.SwitchMappings);
 builder.AddServiceDefaults();

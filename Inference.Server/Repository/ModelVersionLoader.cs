@@ -44,7 +44,8 @@ public sealed class ModelVersionLoader(
         {
             return ModelLoadResult.Failed(signature.Error! with { Message = $"failed to load '{name}': {signature.Error!.Message}" }, fingerprint);
         }
-        var completed = ModelConfigAutoComplete.Complete(folder.Config, signature.Value!, name, gpuAvailable: false);
+        var autoGroups = InstancePlacement.AutoGroups(folder.Config);
+        var completed = ModelConfigAutoComplete.Complete(folder.Config, signature.Value!, name, gpuAvailable: GpuProbe.Available);
         if (!completed.IsSuccess)
         {
             return ModelLoadResult.Failed(completed.Error!, fingerprint);
@@ -72,6 +73,16 @@ public sealed class ModelVersionLoader(
         {
             return ModelLoadResult.Failed(settings.Error!, fingerprint);
         }
+        var placement = InstancePlacement.Place(config, autoGroups, settings.Value!.Accelerators.UsesTensorRt, GpuProbe.Check);
+        if (!placement.IsSuccess)
+        {
+            return ModelLoadResult.Failed(placement.Error! with { Message = $"failed to load '{name}': {placement.Error!.Message}" }, fingerprint);
+        }
+        var fallbackLogger = loggerFactory.CreateLogger("Inference.Server.Repository");
+        foreach (var g in placement.Value!.Where(g => g.FallbackReason is not null))
+        {
+            InstancePlacement.LogGpuFallback(fallbackLogger, name, g.Name, g.Devices.Count, g.FallbackReason!);
+        }
         var schedulerOptions = SchedulerOptionsMapper.FromConfig(config);
         var schema = ModelIOSchema.Create(config);
 
@@ -84,7 +95,7 @@ public sealed class ModelVersionLoader(
                 statuses.Add(new VersionStatus(version.Version, ModelVersionState.Unavailable, version.Error!));
                 continue;
             }
-            var loaded = LoadVersion(name, version.Version, version.ModelFilePath!, config, settings.Value!, labels, schedulerOptions, schema);
+            var loaded = LoadVersion(name, version.Version, version.ModelFilePath!, config, settings.Value!, labels, schedulerOptions, schema, placement.Value!);
             if (loaded.IsSuccess)
             {
                 ready.Add(loaded.Value!);
@@ -100,19 +111,18 @@ public sealed class ModelVersionLoader(
 
     private Result<LoadedModelVersion> LoadVersion(
         string name, long version, string modelPath, ModelConfig config, OnnxSessionSettings settings,
-        IReadOnlyDictionary<string, string[]>? labels, SchedulerOptions schedulerOptions, ModelIOSchema schema)
+        IReadOnlyDictionary<string, string[]>? labels, SchedulerOptions schedulerOptions, ModelIOSchema schema,
+        IReadOnlyList<PlacedGroup> placement)
     {
         var instances = new List<IModelInstance>();
         try
         {
-            for (var g = 0; g < config.InstanceGroup.Count; g++)
+            foreach (var group in placement)
             {
-                var group = config.InstanceGroup[g];
-                var groupName = string.IsNullOrEmpty(group.Name) ? $"{name}_{g}" : group.Name;
                 var index = 0;
-                foreach (var device in InstancePlacement.Devices(group))
+                foreach (var device in group.Devices)
                 {
-                    var instance = OnnxRuntimeBackend.CreateInstance($"{groupName}_{index++}", modelPath, config, settings, device, version, labels);
+                    var instance = OnnxRuntimeBackend.CreateInstance($"{group.Name}_{index++}", modelPath, config, settings, device, version, labels);
                     if (!instance.IsSuccess)
                     {
                         throw new ModelLoadException(instance.Error!);
@@ -127,6 +137,7 @@ public sealed class ModelVersionLoader(
             var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
             var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
                 loggerFactory.CreateLogger("Inference.Server.Scheduling"));
+            statistics.RecordGpuFallback(placement.Where(g => g.FallbackReason is not null).Sum(g => g.Devices.Count));
             return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);
         }
         catch (ModelLoadException e)

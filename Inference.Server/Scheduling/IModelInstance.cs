@@ -34,4 +34,7 @@ public struct ExecutionTimings
 
     /// <summary>Splitting outputs back into the requests' responses.</summary>
     public long ComputeOutputNs;
+
+    /// <summary>Rows run in addition to the requests' own to fill a captured CUDA graph's batch size (outputs discarded).</summary>
+    public int PaddedRows;
 }

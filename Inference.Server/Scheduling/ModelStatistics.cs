@@ -73,6 +73,8 @@ public sealed class ModelStatistics(IModelStatisticsObserver? observer = null)
     private long _inferenceCount;
     private long _executionCount;
     private long _lastInferenceMs;
+    private long _paddedRows;
+    private long _gpuFallbackInstances;
 
     /// <summary>Requests that completed successfully; duration is request end to end (received to completed).</summary>
     public DurationStatistic Success { get; } = new();
@@ -101,6 +103,14 @@ public sealed class ModelStatistics(IModelStatisticsObserver? observer = null)
     /// <summary>Unix time in ms of the last completed inference; 0 if none.</summary>
     public long LastInferenceMs => Volatile.Read(ref _lastInferenceMs);
 
+    /// <summary>Rows executed only to pad batches up to a captured CUDA graph size (not counted in <see cref="InferenceCount"/>).</summary>
+    public long PaddedRowCount => Volatile.Read(ref _paddedRows);
+
+    /// <summary>Instances of this version placed on the CPU because their KIND_AUTO group found no usable GPU.</summary>
+    public long GpuFallbackInstanceCount => Volatile.Read(ref _gpuFallbackInstances);
+
+    public void RecordGpuFallback(int instances) => Interlocked.Add(ref _gpuFallbackInstances, instances);
+
     public long FailureCount(FailureReason reason) => Volatile.Read(ref _failuresByReason[(int)reason]);
 
     /// <summary>Batch statistics ordered by batch size.</summary>
@@ -111,6 +121,10 @@ public sealed class ModelStatistics(IModelStatisticsObserver? observer = null)
     {
         Interlocked.Increment(ref _executionCount);
         Interlocked.Add(ref _inferenceCount, batchSize);
+        if (timings.PaddedRows > 0)
+        {
+            Interlocked.Add(ref _paddedRows, timings.PaddedRows);
+        }
         Volatile.Write(ref _lastInferenceMs, unixTimeMs);
         var b = _batches.GetOrAdd(batchSize, static s => new BatchStatistics(s));
         b.ComputeInput.Add(timings.ComputeInputNs);

@@ -45,35 +45,86 @@ public static class OnnxRuntimeBackend
             return Invalid($"model file '{modelPath}' does not exist");
         }
 
-        var options = settings.CreateSessionOptions(name);
-        var placementError = OnnxExecutionProviders.Configure(options, device);
-        if (placementError is not null)
+        var accelerators = settings.Accelerators;
+        if (accelerators.CudaGraphs && (device.Kind != OnnxDeviceKind.Gpu || config.MaxBatchSize == 0))
         {
-            options.Dispose();
-            return placementError;
+            if (device.Kind == OnnxDeviceKind.Gpu)
+            {
+                return Invalid($"CUDA graphs need a batching model (max_batch_size > 0); '{config.Name}' has max_batch_size 0");
+            }
+            accelerators = OnnxAcceleratorSettings.None; // GPU accelerators do not apply to CPU instances (as in Triton).
         }
 
-        InferenceSession session;
+        CudaStream? stream = null;
+        if (device.Kind == OnnxDeviceKind.Gpu)
+        {
+            if (GpuProbe.Check(device.DeviceId, accelerators.UsesTensorRt) is { } unavailable)
+            {
+                return unavailable;
+            }
+            try
+            {
+                stream = CudaStream.Create(device.DeviceId);
+            }
+            catch (CudaException ex)
+            {
+                return new InferenceError(ErrorCode.Unsupported, $"cannot use GPU {device.DeviceId}: {ex.Message}");
+            }
+        }
+
+        var options = settings.CreateSessionOptions(name);
+        InferenceSession? session = null;
+        GpuIoRunner? gpu = null;
         try
         {
-            session = new InferenceSession(modelPath, options);
+            if (OnnxExecutionProviders.Configure(options, device, accelerators, stream?.Handle ?? 0) is { } placementError)
+            {
+                return Fail(placementError);
+            }
+            try
+            {
+                session = new InferenceSession(modelPath, options);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                return Fail(new InferenceError(ErrorCode.Internal, $"failed to load '{modelPath}' into ONNX Runtime: {ex.Message}"));
+            }
+
+            var plans = BuildPlans(session, config, labels);
+            if (!plans.IsSuccess)
+            {
+                return Fail(plans.Error!);
+            }
+            var (inputs, outputs) = plans.Value;
+            if (stream is not null && config.MaxBatchSize > 0)
+            {
+                gpu = GpuIoRunner.TryCreate(session, stream, accelerators, config.MaxBatchSize,
+                    RowDims(session.InputMetadata, session.InputNames), RowDims(session.OutputMetadata, session.OutputNames));
+                if (gpu is null && accelerators.CudaGraphs)
+                {
+                    return Fail(Invalid($"CUDA graphs need fixed shapes after the batch dimension; '{config.Name}' has a dynamic input or output dimension"));
+                }
+            }
+            return new OnnxRuntimeInstance(name, device, config.Name, modelVersion, config.MaxBatchSize, session, options, inputs, outputs, gpu, stream);
         }
-        catch (OnnxRuntimeException ex)
+        catch (Exception ex) when (ex is OnnxRuntimeException or CudaException)
         {
-            options.Dispose();
-            return new InferenceError(ErrorCode.Internal, $"failed to load '{modelPath}' into ONNX Runtime: {ex.Message}");
+            return Fail(new InferenceError(ErrorCode.Internal, $"failed to prepare '{config.Name}' on {device}: {ex.Message}"));
         }
 
-        var plans = BuildPlans(session, config, labels);
-        if (!plans.IsSuccess)
+        InferenceError Fail(InferenceError error)
         {
-            session.Dispose();
+            gpu?.Dispose();
+            session?.Dispose();
             options.Dispose();
-            return plans.Error!;
+            stream?.Dispose();
+            return error;
         }
-        var (inputs, outputs) = plans.Value;
-        return new OnnxRuntimeInstance(name, device, config.Name, modelVersion, config.MaxBatchSize, session, options, inputs, outputs);
     }
+
+    private static List<(string Name, DataType Type, long[] RowDims)> RowDims(
+        IReadOnlyDictionary<string, NodeMetadata> metadata, IReadOnlyList<string> names) =>
+        [.. names.Select(n => (n, OnnxTypeMap.ToDataType(metadata[n].ElementDataType), metadata[n].Dimensions.Skip(1).Select(d => (long)d).ToArray()))];
 
     private static Result<(InputPlan[] Inputs, OutputPlan[] Outputs)> BuildPlans(
         InferenceSession session, ModelConfig config, IReadOnlyDictionary<string, string[]>? labels)

@@ -16,6 +16,9 @@ namespace Inference.Server.Backends.OnnxRuntime;
 /// Non-batching models (max_batch_size 0) run each request alone with its own shape.</para>
 /// <para>Each response holds the requested outputs (all when none were requested) as tensors over
 /// <see cref="PooledBuffer"/>s; a requested classification count replaces the output with BYTES top-N strings.</para>
+/// <para>GPU instances of batching models with fixed row shapes run through <see cref="GpuIoRunner"/> (device
+/// buffers bound once, pinned staging, one copy in and out per batch, optional CUDA graphs); other GPU instances
+/// feed host tensors and ONNX Runtime copies them.</para>
 /// <para>Not thread-safe: the scheduler calls <see cref="Execute"/> from one thread (see <see cref="IModelInstance"/>).</para>
 /// </summary>
 public sealed class OnnxRuntimeInstance : IModelInstance
@@ -34,12 +37,17 @@ public sealed class OnnxRuntimeInstance : IModelInstance
     private readonly OrtValue[] _inputValueView;
     private readonly MemoryHandle[] _pins;
     private readonly ClassificationWriter _classifier = new();
+    private readonly GpuIoRunner? _gpu;
+    private readonly CudaStream? _stream;
     private bool _disposed;
 
     internal OnnxRuntimeInstance(
         string name, OnnxDevice device, string modelName, long modelVersion, int maxBatchSize,
-        InferenceSession session, SessionOptions sessionOptions, InputPlan[] inputs, OutputPlan[] outputs)
+        InferenceSession session, SessionOptions sessionOptions, InputPlan[] inputs, OutputPlan[] outputs,
+        GpuIoRunner? gpu = null, CudaStream? stream = null)
     {
+        _gpu = gpu;
+        _stream = stream;
         Name = name;
         Device = device.ToString();
         _modelName = modelName;
@@ -62,6 +70,13 @@ public sealed class OnnxRuntimeInstance : IModelInstance
 
     /// <summary>Max rows per execution (0: the model does not batch).</summary>
     public int MaxBatchSize => _maxBatchSize;
+
+    /// <summary>True when batches go through the GPU hot path (<see cref="GpuIoRunner"/>): device buffers, pinned
+    /// staging, one copy in and out per batch.</summary>
+    public bool UsesGpuIoBinding => _gpu is not null;
+
+    /// <summary>The CUDA graph batch sizes captured at load (empty without CUDA graphs).</summary>
+    public IReadOnlyList<int> CudaGraphBatchSizes => _gpu?.Graphs?.Sizes ?? [];
 
     public void Execute(IReadOnlyList<InferenceRequest> requests, InferenceResponse[] responses, ref ExecutionTimings timings)
     {
@@ -94,6 +109,15 @@ public sealed class OnnxRuntimeInstance : IModelInstance
         if (batching && rows > _maxBatchSize)
         {
             throw new InvalidOperationException($"batch of {rows} rows exceeds max_batch_size {_maxBatchSize} of '{_modelName}'");
+        }
+
+        if (_gpu is not null)
+        {
+            _gpu.Run(requests, start, end, rows, ref timings);
+            var t3 = Stopwatch.GetTimestamp();
+            SplitOutputs(null, requests, start, end, rows, batching, responses);
+            timings.ComputeOutputNs += ToNanoseconds(Stopwatch.GetTimestamp() - t3);
+            return;
         }
 
         try
@@ -167,8 +191,9 @@ public sealed class OnnxRuntimeInstance : IModelInstance
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, plan.ElementType, shape, pointer, byteCount);
     }
 
+    /// <summary>Splits <paramref name="outputs"/> (or, when null, the GPU runner's host staging buffers).</summary>
     private void SplitOutputs(
-        IReadOnlyList<OrtValue> outputs, IReadOnlyList<InferenceRequest> requests, int start, int end, int rows, bool batching,
+        IReadOnlyList<OrtValue>? outputs, IReadOnlyList<InferenceRequest> requests, int start, int end, int rows, bool batching,
         InferenceResponse[] responses)
     {
         for (var r = start; r < end; r++)
@@ -180,7 +205,7 @@ public sealed class OnnxRuntimeInstance : IModelInstance
             {
                 for (var o = 0; o < _outputs.Length; o++)
                 {
-                    response.Outputs.Add(SliceOutput(o, outputs[o], request, r, start, requests, rows, batching, 0));
+                    response.Outputs.Add(SliceOutput(o, outputs?[o], request, r, start, requests, rows, batching, 0));
                 }
             }
             else
@@ -192,19 +217,19 @@ public sealed class OnnxRuntimeInstance : IModelInstance
                     {
                         throw new InvalidOperationException($"'{_modelName}' has no output '{requested.Name}'");
                     }
-                    response.Outputs.Add(SliceOutput(o, outputs[o], request, r, start, requests, rows, batching, requested.ClassificationCount));
+                    response.Outputs.Add(SliceOutput(o, outputs?[o], request, r, start, requests, rows, batching, requested.ClassificationCount));
                 }
             }
         }
     }
 
     private InferTensor SliceOutput(
-        int o, OrtValue value, InferenceRequest request, int r, int start, IReadOnlyList<InferenceRequest> requests, int rows, bool batching,
+        int o, OrtValue? value, InferenceRequest request, int r, int start, IReadOnlyList<InferenceRequest> requests, int rows, bool batching,
         int classificationCount)
     {
         var plan = _outputs[o];
-        var modelShape = value.GetTensorTypeAndShape().Shape;
-        ReadOnlySpan<byte> all = value.GetTensorMutableRawData();
+        var modelShape = value is null ? _gpu!.OutputShape(o, rows) : value.GetTensorTypeAndShape().Shape;
+        ReadOnlySpan<byte> all = value is null ? _gpu!.Output(o, rows) : value.GetTensorMutableRawData();
         int requestRows;
         ReadOnlySpan<byte> slice;
         if (batching)
@@ -338,8 +363,10 @@ public sealed class OnnxRuntimeInstance : IModelInstance
             return;
         }
         _disposed = true;
+        _gpu?.Dispose();
         _session.Dispose();
         _sessionOptions.Dispose();
         _runOptions.Dispose();
+        _stream?.Dispose();
     }
 }

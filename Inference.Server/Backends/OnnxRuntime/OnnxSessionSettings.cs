@@ -24,13 +24,17 @@ public sealed record OnnxSessionSettings
 
     public ExecutionMode ExecutionMode { get; init; } = ExecutionMode.ORT_SEQUENTIAL;
 
+    /// <summary>Execution providers and GPU I/O (see <see cref="OnnxAcceleratorSettings"/>).</summary>
+    public OnnxAcceleratorSettings Accelerators { get; init; } = OnnxAcceleratorSettings.None;
+
     public static OnnxSessionSettings Default { get; } = new();
 
     /// <summary>
     /// <c>optimization.graph.level</c>: -1 basic, 0 (default) all, 1 extended, 2 disabled.
     /// <c>parameters</c>: <c>intra_op_thread_count</c> and <c>inter_op_thread_count</c> (integers ≥ 0),
     /// <c>execution_mode</c> (0 sequential, 1 parallel). Other parameter keys are ignored; a bad value of a
-    /// known key is an <see cref="ErrorCode.InvalidArgument"/> error naming it.
+    /// known key is an <see cref="ErrorCode.InvalidArgument"/> error naming it. Execution accelerators and CUDA
+    /// provider options are read by <see cref="OnnxAcceleratorSettings.FromConfig"/>.
     /// </summary>
     public static Result<OnnxSessionSettings> FromConfig(ModelConfig config)
     {
@@ -72,7 +76,12 @@ public sealed record OnnxSessionSettings
                     return Invalid($"parameter '{ExecutionModeKey}' must be 0 (sequential) or 1 (parallel), got '{mode.StringValue}'");
             }
         }
-        return settings;
+        var accelerators = OnnxAcceleratorSettings.FromConfig(config);
+        if (!accelerators.IsSuccess)
+        {
+            return accelerators.Error!;
+        }
+        return settings with { Accelerators = accelerators.Value! };
     }
 
     /// <summary>New session options with these settings (the caller disposes them).</summary>

@@ -1,0 +1,356 @@
+using System.Diagnostics;
+using System.Globalization;
+using Inference.Server.Core;
+using Inference.Server.Scheduling;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Inference.Server.Backends.OnnxRuntime;
+
+/// <summary>
+/// The GPU hot path of one instance of a batching model whose rows have fixed shapes. Allocated once when the
+/// instance is created: per input and output one page-locked host staging buffer and one device buffer of
+/// max_batch_size rows. Per batch size, one <see cref="OrtIoBinding"/> binds views of those device buffers (made on
+/// first use, then reused; CUDA graphs need these fixed addresses). A batch is gathered into the host staging
+/// buffers, copied in with one <c>cudaMemcpyAsync</c> per input on the instance's stream, run (ONNX Runtime computes
+/// on the same stream, so nothing waits in between), copied out with one <c>cudaMemcpyAsync</c> per output, and the
+/// stream is synchronised once. With <see cref="GpuIoCopy.Ort"/> the staging buffers are bound instead and ONNX
+/// Runtime copies. With CUDA graphs, each size of the <see cref="CudaGraphPlan"/> is captured on the first run, on the
+/// executing thread (<see cref="CaptureGraphs"/>), and a partial batch may be padded up to a captured size.
+/// Not thread-safe: called from the instance's one scheduler thread.
+/// </summary>
+internal sealed class GpuIoRunner : IDisposable
+{
+    private const string GraphIdKey = "gpu_graph_id";
+    private const string NoSyncKey = "disable_synchronize_execution_providers";
+
+    private readonly InferenceSession _session;
+    private readonly CudaStream _stream;
+    private readonly bool _ortCopies;
+    private readonly int _maxBatchSize;
+    private readonly Tensor[] _inputs;
+    private readonly Tensor[] _outputs;
+    private readonly OrtMemoryInfo _boundMemory;
+    private readonly Binding?[] _bindings;
+    private readonly RunOptions _eagerRun = new();
+    private readonly Dictionary<int, RunOptions> _graphRuns = [];
+    private bool _captured;
+    private bool _disposed;
+
+    /// <summary>ONNX Runtime keeps CUDA graphs per thread and captures in global mode, which forbids other threads'
+    /// CUDA calls meanwhile: every GPU run holds this for reading, a capture for writing (process-wide).</summary>
+    private static readonly ReaderWriterLockSlim CaptureLock = new();
+
+    private GpuIoRunner(
+        InferenceSession session, CudaStream stream, bool ortCopies, int maxBatchSize, Tensor[] inputs, Tensor[] outputs, CudaGraphPlan? graphs)
+    {
+        _session = session;
+        _stream = stream;
+        _ortCopies = ortCopies;
+        _maxBatchSize = maxBatchSize;
+        _inputs = inputs;
+        _outputs = outputs;
+        Graphs = graphs;
+        _bindings = new Binding?[maxBatchSize + 1];
+        _boundMemory = ortCopies
+            ? OrtMemoryInfo.DefaultInstance
+            : new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, stream.DeviceId, OrtMemType.Default);
+        if (!ortCopies)
+        {
+            _eagerRun.AddRunConfigEntry(NoSyncKey, "1");
+        }
+        if (graphs is not null)
+        {
+            _eagerRun.AddRunConfigEntry(GraphIdKey, "-1");
+            foreach (var size in graphs.Sizes)
+            {
+                var run = new RunOptions();
+                run.AddRunConfigEntry(NoSyncKey, "1");
+                run.AddRunConfigEntry(GraphIdKey, size.ToString(CultureInfo.InvariantCulture));
+                _graphRuns[size] = run;
+            }
+        }
+    }
+
+    /// <summary>The captured sizes and padding policy; null without CUDA graphs.</summary>
+    public CudaGraphPlan? Graphs { get; }
+
+    /// <summary>
+    /// Creates the runner, or returns null when some input or output row has a dynamic dimension (the instance
+    /// then feeds host tensors and ONNX Runtime copies). <paramref name="inputRows"/>/<paramref name="outputRows"/>
+    /// are the dims after the batch dimension. Throws <see cref="CudaException"/> when memory cannot be allocated.
+    /// </summary>
+    public static GpuIoRunner? TryCreate(
+        InferenceSession session, CudaStream stream, OnnxAcceleratorSettings accelerators, int maxBatchSize,
+        IReadOnlyList<(string Name, DataType Type, long[] RowDims)> inputRows,
+        IReadOnlyList<(string Name, DataType Type, long[] RowDims)> outputRows)
+    {
+        if (maxBatchSize < 1 || inputRows.Concat(outputRows).Any(t => t.RowDims.Any(d => d < 1)))
+        {
+            return null;
+        }
+        var ortCopies = accelerators.IoCopy == GpuIoCopy.Ort;
+        CudaGraphPlan? graphs = accelerators.CudaGraphs
+            ? new CudaGraphPlan(accelerators.GraphBatchSizes.Count > 0 ? accelerators.GraphBatchSizes : CudaGraphPlan.DefaultSizes(maxBatchSize), maxBatchSize)
+            : null;
+        var created = new List<IDisposable>();
+        try
+        {
+            Tensor Make((string Name, DataType Type, long[] RowDims) t)
+            {
+                var rowBytes = ShapeMath.ElementCount(t.RowDims) * t.Type.ElementSize();
+                var host = new PinnedHostBuffer(rowBytes * maxBatchSize);
+                created.Add(host);
+                DeviceBuffer? device = null;
+                if (!ortCopies)
+                {
+                    device = new DeviceBuffer(rowBytes * maxBatchSize);
+                    created.Add(device);
+                }
+                return new Tensor(t.Name, OnnxTypeMap.ToElementType(t.Type), t.RowDims, rowBytes, host, device);
+            }
+            var inputs = inputRows.Select(Make).ToArray();
+            var outputs = outputRows.Select(Make).ToArray();
+            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs);
+        }
+        catch
+        {
+            foreach (var d in created)
+            {
+                d.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs rows <c>requests[start..end)</c> (<paramref name="rows"/> in all) and leaves the outputs in the host
+    /// staging buffers (<see cref="Output"/>). Reports padding in <see cref="ExecutionTimings.PaddedRows"/>.
+    /// </summary>
+    public void Run(IReadOnlyList<InferenceRequest> requests, int start, int end, int rows, ref ExecutionTimings timings)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (rows > _maxBatchSize)
+        {
+            throw new InvalidOperationException($"batch of {rows} rows exceeds max_batch_size {_maxBatchSize}");
+        }
+        if (Graphs is not null && !_captured)
+        {
+            CaptureGraphs();
+        }
+        CaptureLock.EnterReadLock();
+        try
+        {
+            RunLocked(requests, start, end, rows, ref timings);
+        }
+        finally
+        {
+            CaptureLock.ExitReadLock();
+        }
+    }
+
+    private void RunLocked(IReadOnlyList<InferenceRequest> requests, int start, int end, int rows, ref ExecutionTimings timings)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
+        var (executionRows, useGraph) = Graphs?.Choose(rows) ?? (rows, false);
+        for (var k = 0; k < _inputs.Length; k++)
+        {
+            var input = _inputs[k];
+            var bytes = rows * input.RowBytes;
+            var staging = input.Host.Span(bytes);
+            var offset = 0;
+            for (var r = start; r < end; r++)
+            {
+                var data = (requests[r].FindInput(input.Name)
+                    ?? throw new InvalidOperationException($"request '{requests[r].Id}' lacks input '{input.Name}'")).Data.Span;
+                if (offset + data.Length > bytes)
+                {
+                    throw new InvalidOperationException($"input '{input.Name}': requests hold more than {rows} rows of {input.RowBytes} bytes");
+                }
+                data.CopyTo(staging[offset..]);
+                offset += data.Length;
+            }
+            if (offset != bytes)
+            {
+                throw new InvalidOperationException($"input '{input.Name}': requests hold {offset} bytes, {rows} rows need {bytes}");
+            }
+            if (!_ortCopies)
+            {
+                CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer, input.Host.Pointer, (nuint)bytes,
+                    CudaRuntime.MemcpyHostToDevice, _stream.Handle), "cudaMemcpyAsync(host to device)");
+            }
+        }
+        var t1 = Stopwatch.GetTimestamp();
+        Execute(executionRows, useGraph);
+        CopyOut(rows);
+        var t2 = Stopwatch.GetTimestamp();
+        timings.ComputeInputNs += Stopwatch.GetElapsedTime(t0, t1).Ticks * 100;
+        timings.ComputeInferNs += Stopwatch.GetElapsedTime(t1, t2).Ticks * 100;
+        timings.PaddedRows += executionRows - rows;
+    }
+
+    /// <summary>Output <paramref name="o"/>'s first <paramref name="rows"/> rows, valid until the next run.</summary>
+    public ReadOnlySpan<byte> Output(int o, int rows) => _outputs[o].Host.Span(rows * _outputs[o].RowBytes);
+
+    /// <summary>The model shape of output <paramref name="o"/> for <paramref name="rows"/> rows.</summary>
+    public long[] OutputShape(int o, int rows)
+    {
+        var dims = _outputs[o].RowDims;
+        var shape = new long[dims.Length + 1];
+        shape[0] = rows;
+        dims.CopyTo(shape, 1);
+        return shape;
+    }
+
+    /// <summary>
+    /// Captures every size of <see cref="Graphs"/> (an eager run first, so that cuDNN's algorithm search happens
+    /// outside capture) and records the graph-replay and eager timings the padding policy compares. Inputs hold a
+    /// fixed non-zero byte pattern. Runs on the first <see cref="Run"/>, on the thread that executes (ONNX Runtime's
+    /// graphs belong to the capturing thread), with every other GPU instance of the process held off.
+    /// </summary>
+    private void CaptureGraphs()
+    {
+        CaptureLock.EnterWriteLock();
+        try
+        {
+            CaptureAll(Graphs!);
+            _captured = true;
+        }
+        finally
+        {
+            CaptureLock.ExitWriteLock();
+        }
+    }
+
+    private void CaptureAll(CudaGraphPlan graphs)
+    {
+        CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
+        foreach (var input in _inputs)
+        {
+            var bytes = _maxBatchSize * input.RowBytes;
+            input.Host.Span(bytes).Fill(0x3C);
+            CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer, input.Host.Pointer, (nuint)bytes,
+                CudaRuntime.MemcpyHostToDevice, _stream.Handle), "cudaMemcpyAsync(host to device)");
+        }
+        foreach (var size in graphs.Sizes)
+        {
+            TimedRun(size, useGraph: false);
+            var eagerMs = TimedRun(size, useGraph: false);
+            TimedRun(size, useGraph: true);
+            TimedRun(size, useGraph: true);
+            var graphMs = TimedRun(size, useGraph: true);
+            graphs.RecordTimings(size, graphMs, eagerMs);
+        }
+    }
+
+    private double TimedRun(int rows, bool useGraph)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        Execute(rows, useGraph);
+        _stream.Synchronize();
+        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    }
+
+    private void Execute(int executionRows, bool useGraph)
+    {
+        var binding = _bindings[executionRows] ??= CreateBinding(executionRows);
+        _session.RunWithBinding(useGraph ? _graphRuns[executionRows] : _eagerRun, binding.IoBinding);
+    }
+
+    private void CopyOut(int rows)
+    {
+        if (_ortCopies)
+        {
+            return; // Bound to the host buffers: ONNX Runtime copied and synchronised.
+        }
+        foreach (var output in _outputs)
+        {
+            CudaRuntime.Check(CudaRuntime.MemcpyAsync(output.Host.Pointer, output.Device!.Pointer, (nuint)(rows * output.RowBytes),
+                CudaRuntime.MemcpyDeviceToHost, _stream.Handle), "cudaMemcpyAsync(device to host)");
+        }
+        _stream.Synchronize();
+    }
+
+    private Binding CreateBinding(int rows)
+    {
+        var binding = _session.CreateIoBinding();
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var (tensors, isInput) in new[] { (_inputs, true), (_outputs, false) })
+            {
+                foreach (var t in tensors)
+                {
+                    var shape = new long[t.RowDims.Length + 1];
+                    shape[0] = rows;
+                    t.RowDims.CopyTo(shape, 1);
+                    var pointer = _ortCopies ? t.Host.Pointer : t.Device!.Pointer;
+                    var value = OrtValue.CreateTensorValueWithData(_boundMemory, t.ElementType, shape, pointer, rows * t.RowBytes);
+                    values.Add(value);
+                    if (isInput)
+                    {
+                        binding.BindInput(t.Name, value);
+                    }
+                    else
+                    {
+                        binding.BindOutput(t.Name, value);
+                    }
+                }
+            }
+            return new Binding(binding, values);
+        }
+        catch
+        {
+            binding.Dispose();
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        foreach (var b in _bindings)
+        {
+            b?.Dispose();
+        }
+        _eagerRun.Dispose();
+        foreach (var r in _graphRuns.Values)
+        {
+            r.Dispose();
+        }
+        foreach (var t in _inputs.Concat(_outputs))
+        {
+            t.Host.Dispose();
+            t.Device?.Dispose();
+        }
+        if (!_ortCopies)
+        {
+            _boundMemory.Dispose();
+        }
+    }
+
+    private sealed record Tensor(string Name, TensorElementType ElementType, long[] RowDims, long RowBytes, PinnedHostBuffer Host, DeviceBuffer? Device);
+
+    private sealed class Binding(OrtIoBinding ioBinding, List<OrtValue> values) : IDisposable
+    {
+        public OrtIoBinding IoBinding { get; } = ioBinding;
+
+        public void Dispose()
+        {
+            IoBinding.Dispose();
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Inference.Server.Backends.OnnxRuntime;
+using Inference.Server.Core;
+using Inference.Server.Repository;
+using Inference.Server.Scheduling;
+using ModelConfig = Inference.Server.Protos.ModelConfig;
+
+namespace Inference.Server.Cli;
+
+/// <summary>
+/// <c>Inference.Server gpu-bench</c>: engine-only throughput of the ONNX Runtime backend's instances (the same
+/// <see cref="OnnxRuntimeBackend.CreateInstance"/> and <see cref="IModelInstance.Execute"/> the scheduler uses, with
+/// host requests in and host responses out, so the GPU copies are included), for a model and a config.pbtxt, at
+/// several batch sizes, with N instances on one GPU running concurrently. Prints CSV:
+/// <c>label,batch,instances,images_per_s,p50_ms,p99_ms</c>. <c>--verify</c> first compares the GPU outputs with a CPU
+/// instance's on random inputs and prints the relative L2 error.
+/// </summary>
+public static class GpuToolsCommand
+{
+    public static bool IsGpuVerb(string[] args) => args.Length > 0 && args[0] == "gpu-bench";
+
+    public static Task<int> RunAsync(string[] args)
+    {
+        var model = new Option<string>("--model") { Description = "The .onnx file", Required = true };
+        var configPath = new Option<string>("--config") { Description = "A config.pbtxt (inputs, max_batch_size, optimization)", Required = true };
+        var batches = new Option<string>("--batch") { Description = "Batch sizes, comma separated", DefaultValueFactory = _ => "1,8,32,128,256" };
+        var instances = new Option<int>("--instances") { Description = "Instances on GPU 0, each on its own thread", DefaultValueFactory = _ => 1 };
+        var seconds = new Option<double>("--seconds") { Description = "Measured seconds per batch size", DefaultValueFactory = _ => 3 };
+        var label = new Option<string>("--label") { Description = "First CSV column", DefaultValueFactory = _ => "run" };
+        var device = new Option<string>("--device") { Description = "gpu or cpu", DefaultValueFactory = _ => "gpu" };
+        var verify = new Option<bool>("--verify") { Description = "Compare with a CPU instance first" };
+        var header = new Option<bool>("--header") { Description = "Print the CSV header" };
+        var command = new RootCommand("Engine-only throughput of ONNX Runtime instances")
+            { model, configPath, batches, instances, seconds, label, device, verify, header };
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(configPath)!,
+            [.. parse.GetValue(batches)!.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
+            parse.GetValue(instances), parse.GetValue(seconds), parse.GetValue(label)!, parse.GetValue(device) == "cpu",
+            parse.GetValue(verify), parse.GetValue(header)));
+        return command.Parse(args[1..]).InvokeAsync();
+    }
+
+    private static int Run(string modelPath, string configPath, int[] batches, int instanceCount, double seconds, string label,
+        bool cpu, bool verify, bool header)
+    {
+        var parsed = PbtxtParser.ParseModelConfig(File.ReadAllText(configPath), configPath);
+        if (!parsed.IsSuccess)
+        {
+            return Fail(parsed.Error!);
+        }
+        var config = parsed.Value!;
+        var settings = OnnxSessionSettings.FromConfig(config);
+        if (!settings.IsSuccess)
+        {
+            return Fail(settings.Error!);
+        }
+        var placement = cpu ? OnnxDevice.Cpu : OnnxDevice.Gpu(0);
+        var loadWatch = Stopwatch.StartNew();
+        var instances = new List<IModelInstance>();
+        try
+        {
+            for (var i = 0; i < instanceCount; i++)
+            {
+                var created = OnnxRuntimeBackend.CreateInstance($"{config.Name}_{i}", modelPath, config, settings.Value!, placement);
+                if (!created.IsSuccess)
+                {
+                    return Fail(created.Error!);
+                }
+                instances.Add(created.Value!);
+            }
+            var first = (OnnxRuntimeInstance)instances[0];
+            Console.Error.WriteLine($"# {label}: {instanceCount} instance(s) on {placement} loaded in {loadWatch.Elapsed.TotalSeconds:F1} s; " +
+                $"io-binding={first.UsesGpuIoBinding} graphs=[{string.Join(",", first.CudaGraphBatchSizes)}]");
+            if (verify && Verify(modelPath, config, settings.Value!, first) is { } error)
+            {
+                return Fail(error);
+            }
+            if (header)
+            {
+                Console.WriteLine("label,batch,instances,images_per_s,p50_ms,p99_ms");
+            }
+            foreach (var batch in batches)
+            {
+                Measure(config, instances, batch, seconds, label);
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var i in instances)
+            {
+                i.Dispose();
+            }
+        }
+    }
+
+    private static void Measure(ModelConfig config, List<IModelInstance> instances, int batch, double seconds, string label)
+    {
+        var requests = instances.Select((_, i) => new[] { RandomRequest(config, batch, seed: i + 1) }).ToArray();
+        var latencies = instances.Select(_ => new List<double>()).ToArray();
+        var images = new long[instances.Count];
+        var spans = new double[instances.Count];
+        using var start = new Barrier(instances.Count);
+        var threads = instances.Select((instance, i) => new Thread(() =>
+        {
+            var responses = new InferenceResponse[1];
+            var timings = new ExecutionTimings();
+            for (var w = 0; w < 5; w++)
+            {
+                instance.Execute(requests[i], responses, ref timings);
+                responses[0].Dispose();
+            }
+            start.SignalAndWait();
+            var begin = Stopwatch.GetTimestamp();
+            var end = begin + (long)(seconds * Stopwatch.Frequency);
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                instance.Execute(requests[i], responses, ref timings);
+                latencies[i].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                responses[0].Dispose();
+                images[i] += batch;
+            }
+            spans[i] = Stopwatch.GetElapsedTime(begin).TotalSeconds;
+        }) { IsBackground = true }).ToList();
+        var wall = Stopwatch.StartNew();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        var elapsed = wall.Elapsed.TotalSeconds;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        var measuredSeconds = spans.Max();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{label},{batch},{instances.Count},{images.Sum() / Math.Max(measuredSeconds, 1e-9):F0},{Percentile(all, 0.5):F3},{Percentile(all, 0.99):F3}"));
+        Console.Error.WriteLine($"#   batch {batch}: {all.Length} executions in {elapsed:F1} s");
+        foreach (var r in requests)
+        {
+            r[0].Dispose();
+        }
+    }
+
+    private static InferenceError? Verify(string modelPath, ModelConfig config, OnnxSessionSettings settings, OnnxRuntimeInstance gpu)
+    {
+        var cpuSettings = settings with { Accelerators = OnnxAcceleratorSettings.None };
+        var created = OnnxRuntimeBackend.CreateInstance("verify_cpu", modelPath, config, cpuSettings, OnnxDevice.Cpu);
+        if (!created.IsSuccess)
+        {
+            return created.Error;
+        }
+        using var cpu = created.Value!;
+        foreach (var rows in new[] { 3, 1 })
+        {
+            using var request = RandomRequest(config, rows, seed: 42 + rows);
+            var expected = new InferenceResponse[1];
+            var actual = new InferenceResponse[1];
+            var timings = new ExecutionTimings();
+            cpu.Execute([request], expected, ref timings);
+            gpu.Execute([request], actual, ref timings);
+            var e = ToDoubles(expected[0].Outputs[0]);
+            var a = ToDoubles(actual[0].Outputs[0]);
+            var diff = Math.Sqrt(e.Zip(a).Sum(p => (p.First - p.Second) * (p.First - p.Second)));
+            var norm = Math.Sqrt(e.Sum(x => x * x));
+            var bad = a.Any(double.IsNaN) || e.Length != a.Length;
+            Console.Error.WriteLine($"# verify rows={rows}: relative L2 error {diff / norm:E2} over {e.Length} values (padded rows {timings.PaddedRows}){(bad ? " NaN/size mismatch" : "")}");
+            expected[0].Dispose();
+            actual[0].Dispose();
+            if (bad || diff / norm > 5e-2)
+            {
+                return new InferenceError(ErrorCode.Internal, $"GPU output differs from CPU: relative L2 error {diff / norm:E2}");
+            }
+        }
+        return null;
+    }
+
+    private static double[] ToDoubles(InferTensor t) => t.DataType switch
+    {
+        DataType.Fp32 => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.Data.Span).ToArray().Select(x => (double)x)],
+        DataType.Fp16 => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(t.Data.Span).ToArray().Select(x => (double)x)],
+        _ => throw new NotSupportedException($"verify reads FP32 or FP16 outputs, not {t.DataType}"),
+    };
+
+    /// <summary>One request of <paramref name="rows"/> rows of the config's first input, uniform in [-1, 1).</summary>
+    private static InferenceRequest RandomRequest(ModelConfig config, int rows, int seed)
+    {
+        var input = config.Input[0];
+        var type = (DataType)(int)input.DataType;
+        long[] shape = [rows, .. input.Dims];
+        var count = ShapeMath.ElementCount(shape);
+        var buffer = PooledBuffer.Rent(checked((int)(count * type.ElementSize())));
+        var random = new Random(seed);
+        switch (type)
+        {
+            case DataType.Fp32:
+                var f = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(buffer.Span);
+                for (var i = 0; i < f.Length; i++)
+                {
+                    f[i] = (float)(random.NextDouble() * 2 - 1);
+                }
+                break;
+            case DataType.Fp16:
+                var h = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(buffer.Span);
+                for (var i = 0; i < h.Length; i++)
+                {
+                    h[i] = (Half)(random.NextDouble() * 2 - 1);
+                }
+                break;
+            default:
+                random.NextBytes(buffer.Span);
+                break;
+        }
+        var request = new InferenceRequest { ModelName = config.Name, BatchSize = rows };
+        request.Inputs.Add(new InferTensor(input.Name, type, shape, buffer.Memory, buffer));
+        return request;
+    }
+
+    private static double Percentile(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[(int)Math.Min(sorted.Length - 1, q * sorted.Length)];
+
+    private static int Fail(InferenceError error)
+    {
+        Console.Error.WriteLine($"gpu-bench: {error.Code}: {error.Message}");
+        return 1;
+    }
+}
