@@ -2,6 +2,7 @@ using Inference.Server.Backends.OnnxRuntime;
 using Inference.Server.Core;
 using Microsoft.ML.OnnxRuntime;
 using ModelConfig = Inference.Server.Protos.ModelConfig;
+using ModelInstanceGroup = Inference.Server.Protos.ModelInstanceGroup;
 using ModelOptimizationPolicy = Inference.Server.Protos.ModelOptimizationPolicy;
 using ModelParameter = Inference.Server.Protos.ModelParameter;
 
@@ -25,6 +26,27 @@ public sealed class OnnxSessionSettingsTests
     [Fact]
     public void FromConfig_NoSettings_GivesDefaults() =>
         Assert.Equal(OnnxSessionSettings.Default, OnnxSessionSettings.FromConfig(new ModelConfig()).Value);
+
+    [Fact]
+    public void FromConfig_SeveralCpuInstances_SplitTheCoresUnlessTheConfigSaysOtherwise()
+    {
+        var config = new ModelConfig();
+        config.InstanceGroup.Add(new ModelInstanceGroup { Count = 2, Kind = ModelInstanceGroup.Types.Kind.Cpu });
+        config.InstanceGroup.Add(new ModelInstanceGroup { Count = 4, Kind = ModelInstanceGroup.Types.Kind.Gpu });
+
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), OnnxSessionSettings.FromConfig(config).Value!.IntraOpThreads);
+
+        config.Parameters["intra_op_thread_count"] = new ModelParameter { StringValue = "0" };
+        Assert.Equal(0, OnnxSessionSettings.FromConfig(config).Value!.IntraOpThreads);
+    }
+
+    [Fact]
+    public void FromConfig_OneCpuInstance_LeavesTheThreadCountToOnnxRuntime()
+    {
+        var config = new ModelConfig();
+        config.InstanceGroup.Add(new ModelInstanceGroup { Count = 1, Kind = ModelInstanceGroup.Types.Kind.Cpu });
+        Assert.Equal(0, OnnxSessionSettings.FromConfig(config).Value!.IntraOpThreads);
+    }
 
     [Fact]
     public void FromConfig_ThreadAndModeParameters_AreApplied()
