@@ -1,4 +1,5 @@
 using Inference.Server.Core;
+using Inference.Server.ModelTools.Preprocessing;
 using SkiaSharp;
 
 namespace LoadTest.Inputs;
@@ -10,8 +11,8 @@ namespace LoadTest.Inputs;
 /// </summary>
 public static class ImageTensors
 {
-    private static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
-    private static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+    /// <summary>The same normalization the server's <c>preprocess</c> tool puts into the graph.</summary>
+    private static readonly PixelNormalization ImageNet = PixelNormalization.ImageNet;
 
     /// <summary>Image files (jpg, jpeg, png, bmp, gif, webp) in <paramref name="directory"/>, sorted by name.</summary>
     public static IReadOnlyList<string> FindImages(string directory)
@@ -97,7 +98,7 @@ public static class ImageTensors
     private static float Scale(byte raw, int channel, ImageScaling scaling) => scaling switch
     {
         ImageScaling.Inception => (raw / 127.5f) - 1f,
-        ImageScaling.ImageNet => ((raw / 255f) - Mean[channel]) / Std[channel],
+        ImageScaling.ImageNet => (raw * ImageNet.Multiplier(channel)) + ImageNet.Offset(channel),
         _ => raw,
     };
 
