@@ -10,15 +10,12 @@ DUR=${1:-10}
 OUT=bench/out; mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 
-dotnet build -c Release Inference.Server/Inference.Server.csproj -v q -nologo | tail -1
-dotnet build -c Release LoadTest/LoadTest.csproj -v q -nologo | tail -1
-S=Inference.Server/bin/Release/net10.0/Inference.Server
-L=LoadTest/bin/Release/net10.0/LoadTest
+source bench/common.sh
+build_release
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(dotnet --version)" | tee "$OUT/cpu-machine.txt"
 
-wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/v2/health/ready" >/dev/null && return 0; sleep 0.2; done; echo "server on $1 not ready"; exit 1; }
 
 # --- 1. overhead: identity model, one instance, dynamic batching with no delay
 $S write-identity -r "$work/identity" --name identity --width 16 --max-batch-size 64 --instances 1 --max-queue-delay-us 0 >/dev/null

@@ -13,10 +13,8 @@ DUR=${1:-10}; C=${2:-64}; ROUNDS=${3:-2}
 OUT=bench/out; mkdir -p "$OUT"; RES="$OUT/loadtest-honesty.txt"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 
-dotnet build -c Release Inference.Server/Inference.Server.csproj -v q -nologo | tail -1
-dotnet build -c Release LoadTest/LoadTest.csproj -v q -nologo | tail -1
-S=Inference.Server/bin/Release/net10.0/Inference.Server
-L=LoadTest/bin/Release/net10.0/LoadTest
+source bench/common.sh
+build_release
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 HTTP=18200; GRPC=18201
 
@@ -25,7 +23,7 @@ echo "== machine: $machine" | tee "$RES"
 
 $S write-identity -r "$work/repo" --name identity --width 16 --max-batch-size 64 --instances 1 --max-queue-delay-us 0 >/dev/null
 $S --model-repository="$work/repo" --http-port=$HTTP --grpc-port=$GRPC --http-address=127.0.0.1 --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
-for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$HTTP/v2/health/ready" >/dev/null && break; sleep 0.2; done
+wait_ready $HTTP
 python3 bench/http/make-body.py "$work/body.bin"
 URL_INFER="http://127.0.0.1:$HTTP/v2/models/identity/infer"
 
