@@ -14,8 +14,12 @@ namespace Inference.Server.Cli;
 /// <see cref="OnnxRuntimeBackend.CreateInstance"/> and <see cref="IModelInstance.Execute"/> the scheduler uses, with
 /// host requests in and host responses out, so the GPU copies are included), for a model and a config.pbtxt, at
 /// several batch sizes, with N instances on one GPU running concurrently. Prints CSV:
-/// <c>label,batch,instances,images_per_s,p50_ms,p99_ms</c>. <c>--verify</c> first compares the GPU outputs with a CPU
-/// instance's on random inputs and prints the relative L2 error.
+/// <c>label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms</c> (the last two: mean gather + copy-in,
+/// and run + copy-out, per execution). <c>--split R</c> sends each batch as requests of R rows (the gather of many
+/// small requests, as the dynamic batcher forms them). <c>--resident</c> measures the device-resident engine instead:
+/// the same instance and bindings (and CUDA graphs) on inputs already on the GPU, no copies, as a bare ONNX Runtime
+/// loop or PyTorch with device tensors measures. <c>--verify</c> first compares the GPU outputs with a CPU instance's
+/// on random inputs and prints the relative L2 error.
 /// </summary>
 public static class GpuToolsCommand
 {
@@ -32,17 +36,21 @@ public static class GpuToolsCommand
         var device = new Option<string>("--device") { Description = "gpu or cpu", DefaultValueFactory = _ => "gpu" };
         var verify = new Option<bool>("--verify") { Description = "Compare with a CPU instance first" };
         var header = new Option<bool>("--header") { Description = "Print the CSV header" };
+        var split = new Option<int>("--split") { Description = "Rows per request (0: one request per batch)", DefaultValueFactory = _ => 0 };
+        var resident = new Option<bool>("--resident") { Description = "Inputs already on the GPU: no gather, no copies" };
         var command = new RootCommand("Engine-only throughput of ONNX Runtime instances")
-            { model, configPath, batches, instances, seconds, label, device, verify, header };
+            { model, configPath, batches, instances, seconds, label, device, verify, header, split, resident };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(configPath)!,
             [.. parse.GetValue(batches)!.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
             parse.GetValue(instances), parse.GetValue(seconds), parse.GetValue(label)!, parse.GetValue(device) == "cpu",
-            parse.GetValue(verify), parse.GetValue(header)));
+            parse.GetValue(verify), parse.GetValue(header), new MeasureMode(parse.GetValue(split), parse.GetValue(resident))));
         return command.Parse(args[1..]).InvokeAsync();
     }
 
+    private readonly record struct MeasureMode(int RowsPerRequest, bool Resident);
+
     private static int Run(string modelPath, string configPath, int[] batches, int instanceCount, double seconds, string label,
-        bool cpu, bool verify, bool header)
+        bool cpu, bool verify, bool header, MeasureMode mode)
     {
         var parsed = PbtxtParser.ParseModelConfig(File.ReadAllText(configPath), configPath);
         if (!parsed.IsSuccess)
@@ -78,11 +86,11 @@ public static class GpuToolsCommand
             }
             if (header)
             {
-                Console.WriteLine("label,batch,instances,images_per_s,p50_ms,p99_ms");
+                Console.WriteLine("label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms");
             }
             foreach (var batch in batches)
             {
-                Measure(config, instances, batch, seconds, label);
+                Measure(config, instances, batch, seconds, label, mode);
             }
             return 0;
         }
@@ -95,21 +103,40 @@ public static class GpuToolsCommand
         }
     }
 
-    private static void Measure(ModelConfig config, List<IModelInstance> instances, int batch, double seconds, string label)
+    private static void Measure(ModelConfig config, List<IModelInstance> instances, int batch, double seconds, string label, MeasureMode mode)
     {
-        var requests = instances.Select((_, i) => new[] { RandomRequest(config, batch, seed: i + 1) }).ToArray();
+        var requests = instances.Select((_, i) => SplitRequests(config, batch, mode.RowsPerRequest, seed: i + 1)).ToArray();
         var latencies = instances.Select(_ => new List<double>()).ToArray();
         var images = new long[instances.Count];
         var spans = new double[instances.Count];
+        var timings = new ExecutionTimings[instances.Count];
         using var start = new Barrier(instances.Count);
         var threads = instances.Select((instance, i) => new Thread(() =>
         {
-            var responses = new InferenceResponse[1];
-            var timings = new ExecutionTimings();
+            var responses = new InferenceResponse[requests[i].Length];
+            var warm = new ExecutionTimings();
+            void Once(ref ExecutionTimings t)
+            {
+                if (mode.Resident)
+                {
+                    ((OnnxRuntimeInstance)instance).ExecuteResident(batch);
+                    return;
+                }
+                instance.Execute(requests[i], responses, ref t);
+                foreach (var r in responses)
+                {
+                    r.Dispose();
+                }
+            }
+            instance.PrepareOnExecutingThread();
+            instance.Execute(requests[i], responses, ref warm); // Real inputs on the device for the resident runs too.
+            foreach (var r in responses)
+            {
+                r.Dispose();
+            }
             for (var w = 0; w < 5; w++)
             {
-                instance.Execute(requests[i], responses, ref timings);
-                responses[0].Dispose();
+                Once(ref warm);
             }
             start.SignalAndWait();
             var begin = Stopwatch.GetTimestamp();
@@ -117,9 +144,8 @@ public static class GpuToolsCommand
             while (Stopwatch.GetTimestamp() < end)
             {
                 var t0 = Stopwatch.GetTimestamp();
-                instance.Execute(requests[i], responses, ref timings);
+                Once(ref timings[i]);
                 latencies[i].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-                responses[0].Dispose();
                 images[i] += batch;
             }
             spans[i] = Stopwatch.GetElapsedTime(begin).TotalSeconds;
@@ -130,13 +156,29 @@ public static class GpuToolsCommand
         var elapsed = wall.Elapsed.TotalSeconds;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var measuredSeconds = spans.Max();
+        var executions = Math.Max(all.Length, 1);
+        var inputMs = timings.Sum(t => t.ComputeInputNs) / 1e6 / executions;
+        var inferMs = timings.Sum(t => t.ComputeInferNs) / 1e6 / executions;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{label},{batch},{instances.Count},{images.Sum() / Math.Max(measuredSeconds, 1e-9):F0},{Percentile(all, 0.5):F3},{Percentile(all, 0.99):F3}"));
-        Console.Error.WriteLine($"#   batch {batch}: {all.Length} executions in {elapsed:F1} s");
-        foreach (var r in requests)
+            $"{label},{batch},{instances.Count},{images.Sum() / Math.Max(measuredSeconds, 1e-9):F0},{Percentile(all, 0.5):F3},{Percentile(all, 0.99):F3},{inputMs:F3},{inferMs:F3}"));
+        Console.Error.WriteLine($"#   batch {batch}: {all.Length} executions in {elapsed:F1} s{(mode.Resident ? " (device-resident)" : "")}");
+        foreach (var r in requests.SelectMany(r => r))
         {
-            r[0].Dispose();
+            r.Dispose();
         }
+    }
+
+    /// <summary>A batch of <paramref name="batch"/> rows as requests of <paramref name="rowsPerRequest"/> rows (the last
+    /// may hold fewer); one request when 0.</summary>
+    private static InferenceRequest[] SplitRequests(ModelConfig config, int batch, int rowsPerRequest, int seed)
+    {
+        var per = rowsPerRequest <= 0 ? batch : Math.Min(rowsPerRequest, batch);
+        var requests = new List<InferenceRequest>();
+        for (var done = 0; done < batch; done += per)
+        {
+            requests.Add(RandomRequest(config, Math.Min(per, batch - done), seed * 1000 + requests.Count));
+        }
+        return [.. requests];
     }
 
     private static InferenceError? Verify(string modelPath, ModelConfig config, OnnxSessionSettings settings, OnnxRuntimeInstance gpu)

@@ -130,13 +130,17 @@ public sealed class ModelVersionLoader(
                     instances.Add(instance.Value!);
                 }
             }
-            if (WarmupRunner.Run(config, instances, Path.Combine(repository.RootPath, name)) is { } warmupError)
-            {
-                throw new ModelLoadException(warmupError);
-            }
+            // Each instance's scheduler thread prepares it (CUDA graphs are captured on the thread that replays
+            // them) and runs the warmup samples; the version is ready only when all have.
+            var modelFolder = Path.Combine(repository.RootPath, name);
             var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
             var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
-                loggerFactory.CreateLogger("Inference.Server.Scheduling"));
+                loggerFactory.CreateLogger("Inference.Server.Scheduling"), instance => WarmupRunner.RunOn(config, instance, modelFolder));
+            if (scheduler.Prepared.GetAwaiter().GetResult() is { } prepareError)
+            {
+                scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw new ModelLoadException(prepareError);
+            }
             statistics.RecordGpuFallback(placement.Where(g => g.FallbackReason is not null).Sum(g => g.Devices.Count));
             return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);
         }

@@ -7,53 +7,65 @@ namespace Inference.Server.Repository;
 
 /// <summary>
 /// Runs the config's <c>model_warmup</c> samples on every instance before the version reports ready
-/// (Triton runs them per instance, <c>count</c> times each). Sample data is zeros, seeded random bytes,
+/// (Triton runs them per instance, on the instance's thread, <c>count</c> times each). Sample data is zeros, seeded random bytes,
 /// or a file next to the model (<c>warmup/&lt;input_data_file&gt;</c>).
 /// </summary>
 public static class WarmupRunner
 {
+    /// <summary>Runs every sample on every instance, on the calling thread.</summary>
     public static InferenceError? Run(ModelConfig config, IReadOnlyList<IModelInstance> instances, string? modelFolder = null)
+    {
+        foreach (var instance in instances)
+        {
+            if (RunOn(config, instance, modelFolder) is { } error)
+            {
+                return error;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Runs every sample on <paramref name="instance"/>, on the calling thread (the model loader runs it on
+    /// the instance's own scheduler thread, where its CUDA graphs live).</summary>
+    public static InferenceError? RunOn(ModelConfig config, IModelInstance instance, string? modelFolder = null)
     {
         foreach (var sample in config.ModelWarmup)
         {
             var batch = config.MaxBatchSize > 0 ? Math.Max(sample.BatchSize, 1u) : 0u;
             var runs = Math.Max(sample.Count, 1u);
-            foreach (var instance in instances)
+            for (var r = 0; r < runs; r++)
             {
-                for (var r = 0; r < runs; r++)
+                using var request = new InferenceRequest { ModelName = config.Name, BatchSize = (int)Math.Max(batch, 1) };
+                foreach (var (inputName, input) in sample.Inputs)
                 {
-                    using var request = new InferenceRequest { ModelName = config.Name, BatchSize = (int)Math.Max(batch, 1) };
-                    foreach (var (inputName, input) in sample.Inputs)
+                    long[] shape = batch > 0 ? [batch, .. input.Dims] : [.. input.Dims];
+                    var type = (DataType)(int)input.DataType;
+                    if (type == DataType.Bytes || type == DataType.Invalid)
                     {
-                        long[] shape = batch > 0 ? [batch, .. input.Dims] : [.. input.Dims];
-                        var type = (DataType)(int)input.DataType;
-                        if (type == DataType.Bytes || type == DataType.Invalid)
-                        {
-                            return new InferenceError(ErrorCode.Unsupported, $"warmup '{sample.Name}': input '{inputName}' has unsupported type {input.DataType}");
-                        }
-                        var length = checked((int)(ShapeMath.ElementCount(shape) * type.ElementSize()));
-                        var buffer = PooledBuffer.Rent(length);
-                        if (Fill(buffer.Span, input, modelFolder, type) is { } error)
-                        {
-                            buffer.Dispose();
-                            return error with { Message = $"warmup '{sample.Name}': input '{inputName}': {error.Message}" };
-                        }
-                        request.Inputs.Add(new InferTensor(inputName, type, shape, buffer.Memory, buffer));
+                        return new InferenceError(ErrorCode.Unsupported, $"warmup '{sample.Name}': input '{inputName}' has unsupported type {input.DataType}");
                     }
-                    var responses = new InferenceResponse[1];
-                    var timings = default(ExecutionTimings);
-                    try
+                    var length = checked((int)(ShapeMath.ElementCount(shape) * type.ElementSize()));
+                    var buffer = PooledBuffer.Rent(length);
+                    if (Fill(buffer.Span, input, modelFolder, type) is { } error)
                     {
-                        instance.Execute([request], responses, ref timings);
+                        buffer.Dispose();
+                        return error with { Message = $"warmup '{sample.Name}': input '{inputName}': {error.Message}" };
                     }
-                    catch (Exception e)
-                    {
-                        return new InferenceError(ErrorCode.Internal, $"warmup '{sample.Name}' failed on {instance.Name}: {e.Message}");
-                    }
-                    finally
-                    {
-                        responses[0]?.Dispose();
-                    }
+                    request.Inputs.Add(new InferTensor(inputName, type, shape, buffer.Memory, buffer));
+                }
+                var responses = new InferenceResponse[1];
+                var timings = default(ExecutionTimings);
+                try
+                {
+                    instance.Execute([request], responses, ref timings);
+                }
+                catch (Exception e)
+                {
+                    return new InferenceError(ErrorCode.Internal, $"warmup '{sample.Name}' failed on {instance.Name}: {e.Message}");
+                }
+                finally
+                {
+                    responses[0]?.Dispose();
                 }
             }
         }

@@ -37,7 +37,12 @@ public sealed class DynamicBatchScheduler : IScheduler
     private readonly string _unloadingMessage;
     private readonly int _maxRequestsPerBatch;
 
+    private readonly TaskCompletionSource<InferenceError?> _prepared = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Func<IModelInstance, InferenceError?>? _prepare;
+
     private int _liveThreads;
+    private int _unprepared;
+    private InferenceError? _prepareError;
     private bool _disposed;
     private int _inflight;
     private int _queued;
@@ -55,13 +60,18 @@ public sealed class DynamicBatchScheduler : IScheduler
     /// <param name="instances">At least one; not owned (see the type's remarks).</param>
     /// <param name="statistics">Written for every execution and every completed request.</param>
     /// <param name="timeProvider">Source of timestamps (queue delay, timeouts, statistics) and of the wake-up timer.</param>
+    /// <param name="logger">Start/stop and failures.</param>
+    /// <param name="prepare">Run on each instance's thread after <see cref="IModelInstance.PrepareOnExecutingThread"/>
+    /// and before the thread takes requests (the model's warmup); its error, or the first exception of either, is the
+    /// result of <see cref="Prepared"/>.</param>
     public DynamicBatchScheduler(
         string modelName,
         SchedulerOptions options,
         IReadOnlyList<IModelInstance> instances,
         ModelStatistics statistics,
         TimeProvider timeProvider,
-        ILogger? logger = null)
+        ILogger? logger = null,
+        Func<IModelInstance, InferenceError?>? prepare = null)
     {
         ArgumentNullException.ThrowIfNull(modelName);
         ArgumentNullException.ThrowIfNull(options);
@@ -92,7 +102,9 @@ public sealed class DynamicBatchScheduler : IScheduler
             static s => ThreadPool.UnsafeQueueUserWorkItem(static d => d.OnTimer(), (DynamicBatchScheduler)s!, preferLocal: false),
             this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
+        _prepare = prepare;
         _liveThreads = instances.Count;
+        _unprepared = instances.Count;
         foreach (var instance in instances)
         {
             var thread = new Thread(RunInstance)
@@ -103,6 +115,13 @@ public sealed class DynamicBatchScheduler : IScheduler
             thread.Start(instance);
         }
     }
+
+    /// <summary>
+    /// Completes once every instance's thread has prepared its instance (<see cref="IModelInstance.PrepareOnExecutingThread"/>,
+    /// then the constructor's <c>prepare</c>): null when all succeeded, else the first failure. Requests sent earlier
+    /// wait in the queue.
+    /// </summary>
+    public Task<InferenceError?> Prepared => _prepared.Task;
 
     /// <inheritdoc />
     public int InflightCount => Volatile.Read(ref _inflight);
@@ -203,6 +222,28 @@ public sealed class DynamicBatchScheduler : IScheduler
 
     private static InferenceError TimedOut { get; } = new(ErrorCode.Timeout, "Request timeout expired");
 
+    private void Prepare(IModelInstance instance)
+    {
+        InferenceError? error;
+        try
+        {
+            instance.PrepareOnExecutingThread();
+            error = _prepare?.Invoke(instance);
+        }
+        catch (Exception e)
+        {
+            error = new InferenceError(ErrorCode.Internal, $"instance '{instance.Name}' failed to prepare: {e.Message}");
+        }
+        if (error is not null)
+        {
+            Interlocked.CompareExchange(ref _prepareError, error, null);
+        }
+        if (Interlocked.Decrement(ref _unprepared) == 0)
+        {
+            _prepared.TrySetResult(Volatile.Read(ref _prepareError));
+        }
+    }
+
     private void RunInstance(object? state)
     {
         var instance = (IModelInstance)state!;
@@ -212,6 +253,7 @@ public sealed class DynamicBatchScheduler : IScheduler
         var executor = new BatchExecutor(this, instance);
         try
         {
+            Prepare(instance);
             while (true)
             {
                 bool exit;

@@ -21,6 +21,15 @@ public interface IModelInstance : IDisposable
     /// Fills <paramref name="timings"/>. Throws only for backend failures, which fail the whole batch.
     /// </summary>
     void Execute(IReadOnlyList<InferenceRequest> requests, InferenceResponse[] responses, ref ExecutionTimings timings);
+
+    /// <summary>
+    /// Called once on the thread that will call <see cref="Execute"/>, before warmup and before any request: work
+    /// that belongs to the executing thread (a GPU instance captures its CUDA graphs here, since ONNX Runtime keeps
+    /// them per thread). Throws when the instance cannot serve; the load then fails.
+    /// </summary>
+    void PrepareOnExecutingThread()
+    {
+    }
 }
 
 /// <summary>Durations of one execution in nanoseconds, as Triton's statistics split them.</summary>

@@ -40,6 +40,25 @@ internal sealed class FakeInstance(string name = "fake_0", bool blocking = false
 
     public bool Disposed { get; private set; }
 
+    /// <summary>Managed thread id of the <see cref="PrepareOnExecutingThread"/> call (0: not called).</summary>
+    public int PreparedOnThread { get; private set; }
+
+    /// <summary>Managed thread ids that called <see cref="Execute"/>.</summary>
+    public ConcurrentBag<int> ExecutedOnThreads { get; } = [];
+
+    /// <summary>Thrown from <see cref="PrepareOnExecutingThread"/> when set.</summary>
+    public Exception? PrepareFailure { get; init; }
+
+    public void PrepareOnExecutingThread()
+    {
+        Assert.True(Batches.IsEmpty, "prepared after an execution");
+        PreparedOnThread = Environment.CurrentManagedThreadId;
+        if (PrepareFailure is not null)
+        {
+            throw PrepareFailure;
+        }
+    }
+
     /// <summary>Lets <paramref name="count"/> held executions finish.</summary>
     public void Allow(int count = 1) => _permits.Release(count);
 
@@ -57,6 +76,7 @@ internal sealed class FakeInstance(string name = "fake_0", bool blocking = false
         }
         try
         {
+            ExecutedOnThreads.Add(Environment.CurrentManagedThreadId);
             var index = Interlocked.Increment(ref _executions) - 1;
             var ids = new string[requests.Count];
             for (var i = 0; i < ids.Length; i++)

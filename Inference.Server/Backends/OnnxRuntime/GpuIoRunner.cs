@@ -12,14 +12,16 @@ namespace Inference.Server.Backends.OnnxRuntime;
 /// instance is created: per input and output one page-locked host staging buffer and one device buffer of
 /// max_batch_size rows. Per batch size, one <see cref="OrtIoBinding"/> binds views of those device buffers (made on
 /// first use, then reused; CUDA graphs need these fixed addresses). A batch is gathered into the host staging
-/// buffers, copied in with one <c>cudaMemcpyAsync</c> per input on the instance's stream, run (ONNX Runtime computes
+/// buffers (by several threads when it is large, see <see cref="BatchGatherer"/>), copied in with one
+/// <c>cudaMemcpyAsync</c> per gathered segment on the instance's stream (each segment's DMA overlaps the gathering
+/// of the next), run (ONNX Runtime computes
 /// on the same stream, so nothing waits in between), copied out with one <c>cudaMemcpyAsync</c> per output, and the
 /// stream is synchronised once. With <see cref="GpuIoCopy.Ort"/> the staging buffers are bound instead and ONNX
 /// Runtime copies. With CUDA graphs, each size of the <see cref="CudaGraphPlan"/> is captured on the first run, on the
-/// executing thread (<see cref="CaptureGraphs"/>), and a partial batch may be padded up to a captured size.
+/// executing thread (<see cref="Prepare"/>), and a partial batch may be padded up to a captured size.
 /// Not thread-safe: called from the instance's one scheduler thread.
 /// </summary>
-internal sealed class GpuIoRunner : IDisposable
+internal sealed unsafe class GpuIoRunner : IDisposable
 {
     private const string GraphIdKey = "gpu_graph_id";
     private const string NoSyncKey = "disable_synchronize_execution_providers";
@@ -34,7 +36,10 @@ internal sealed class GpuIoRunner : IDisposable
     private readonly Binding?[] _bindings;
     private readonly RunOptions _eagerRun = new();
     private readonly Dictionary<int, RunOptions> _graphRuns = [];
-    private bool _captured;
+    private readonly BatchGatherer _gatherer = new();
+    private readonly Action<long, long> _copySegmentIn;
+    private Tensor? _copyingInput;
+    private int _capturedOnThread;
     private bool _disposed;
 
     /// <summary>ONNX Runtime keeps CUDA graphs per thread and captures in global mode, which forbids other threads'
@@ -52,6 +57,7 @@ internal sealed class GpuIoRunner : IDisposable
         _outputs = outputs;
         Graphs = graphs;
         _bindings = new Binding?[maxBatchSize + 1];
+        _copySegmentIn = CopySegmentIn;
         _boundMemory = ortCopies
             ? OrtMemoryInfo.DefaultInstance
             : new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, stream.DeviceId, OrtMemType.Default);
@@ -134,10 +140,7 @@ internal sealed class GpuIoRunner : IDisposable
         {
             throw new InvalidOperationException($"batch of {rows} rows exceeds max_batch_size {_maxBatchSize}");
         }
-        if (Graphs is not null && !_captured)
-        {
-            CaptureGraphs();
-        }
+        Prepare();
         CaptureLock.EnterReadLock();
         try
         {
@@ -149,6 +152,55 @@ internal sealed class GpuIoRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// Captures the CUDA graphs on the calling thread unless they were captured on it already (ONNX Runtime keeps
+    /// them per thread: a graph captured on another thread would be captured again, implicitly, by the next run,
+    /// without the lock that keeps other instances' GPU work out of a capture). Call it on the executing thread
+    /// before serving (the scheduler does); <see cref="Run"/> calls it too.
+    /// </summary>
+    public void Prepare()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Graphs is not null && _capturedOnThread != Environment.CurrentManagedThreadId)
+        {
+            CaptureGraphs();
+        }
+    }
+
+    /// <summary>
+    /// Benchmarks only: runs <paramref name="rows"/> rows on whatever the device input buffers hold, without gathering
+    /// or copying (inputs already on the GPU, as a bare ONNX Runtime loop or PyTorch with device tensors measures),
+    /// and waits for the stream. Returns the rows executed (after padding to a captured size).
+    /// </summary>
+    public int RunResident(int rows)
+    {
+        if (_ortCopies)
+        {
+            throw new InvalidOperationException("device-resident runs need gpu_io_copy 'stream' (inputs bound on the device)");
+        }
+        Prepare();
+        CaptureLock.EnterReadLock();
+        try
+        {
+            CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
+            var (executionRows, useGraph) = Graphs?.Choose(rows) ?? (rows, false);
+            Execute(executionRows, useGraph);
+            _stream.Synchronize();
+            return executionRows;
+        }
+        finally
+        {
+            CaptureLock.ExitReadLock();
+        }
+    }
+
+    private void CopySegmentIn(long offset, long length)
+    {
+        var input = _copyingInput!;
+        CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer + (nint)offset, input.Host.Pointer + (nint)offset, (nuint)length,
+            CudaRuntime.MemcpyHostToDevice, _stream.Handle), "cudaMemcpyAsync(host to device)");
+    }
+
     private void RunLocked(IReadOnlyList<InferenceRequest> requests, int start, int end, int rows, ref ExecutionTimings timings)
     {
         var t0 = Stopwatch.GetTimestamp();
@@ -158,28 +210,19 @@ internal sealed class GpuIoRunner : IDisposable
         {
             var input = _inputs[k];
             var bytes = rows * input.RowBytes;
-            var staging = input.Host.Span(bytes);
-            var offset = 0;
+            _gatherer.Clear();
             for (var r = start; r < end; r++)
             {
-                var data = (requests[r].FindInput(input.Name)
-                    ?? throw new InvalidOperationException($"request '{requests[r].Id}' lacks input '{input.Name}'")).Data.Span;
-                if (offset + data.Length > bytes)
-                {
-                    throw new InvalidOperationException($"input '{input.Name}': requests hold more than {rows} rows of {input.RowBytes} bytes");
-                }
-                data.CopyTo(staging[offset..]);
-                offset += data.Length;
+                _gatherer.Add((requests[r].FindInput(input.Name)
+                    ?? throw new InvalidOperationException($"request '{requests[r].Id}' lacks input '{input.Name}'")).Data);
             }
-            if (offset != bytes)
+            if (_gatherer.Bytes != bytes)
             {
-                throw new InvalidOperationException($"input '{input.Name}': requests hold {offset} bytes, {rows} rows need {bytes}");
+                throw new InvalidOperationException($"input '{input.Name}': requests hold {_gatherer.Bytes} bytes, {rows} rows need {bytes}");
             }
-            if (!_ortCopies)
-            {
-                CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer, input.Host.Pointer, (nuint)bytes,
-                    CudaRuntime.MemcpyHostToDevice, _stream.Handle), "cudaMemcpyAsync(host to device)");
-            }
+            // Each gathered segment goes to the device at once (asynchronous DMA) while the next one is gathered.
+            _copyingInput = _ortCopies ? null : input;
+            _gatherer.CopyTo((byte*)input.Host.Pointer, _ortCopies ? null : _copySegmentIn);
         }
         var t1 = Stopwatch.GetTimestamp();
         Execute(executionRows, useGraph);
@@ -215,7 +258,7 @@ internal sealed class GpuIoRunner : IDisposable
         try
         {
             CaptureAll(Graphs!);
-            _captured = true;
+            _capturedOnThread = Environment.CurrentManagedThreadId;
         }
         finally
         {

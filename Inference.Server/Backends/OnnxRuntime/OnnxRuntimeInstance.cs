@@ -75,8 +75,20 @@ public sealed class OnnxRuntimeInstance : IModelInstance
     /// staging, one copy in and out per batch.</summary>
     public bool UsesGpuIoBinding => _gpu is not null;
 
-    /// <summary>The CUDA graph batch sizes captured at load (empty without CUDA graphs).</summary>
+    /// <summary>The CUDA graph batch sizes, captured on the executing thread before serving (empty without CUDA graphs).</summary>
     public IReadOnlyList<int> CudaGraphBatchSizes => _gpu?.Graphs?.Sizes ?? [];
+
+    /// <inheritdoc />
+    public void PrepareOnExecutingThread()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _gpu?.Prepare();
+    }
+
+    /// <summary>Benchmarks only (<c>gpu-bench --resident</c>): one execution of <paramref name="rows"/> rows on the
+    /// device buffers as they are, no copies; returns the rows executed after padding. Needs the GPU hot path.</summary>
+    internal int ExecuteResident(int rows) =>
+        (_gpu ?? throw new InvalidOperationException("device-resident runs need the GPU hot path (IOBinding)")).RunResident(rows);
 
     public void Execute(IReadOnlyList<InferenceRequest> requests, InferenceResponse[] responses, ref ExecutionTimings timings)
     {
