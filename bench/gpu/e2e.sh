@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
-# Device call 3 (the app is already unpacked by engine.sh): the server over gRPC with dynamic batching, measured with
-# LoadTest on the same machine: batch 1 at concurrency 1 (latency), then saturation.
+# The server over gRPC with dynamic batching, measured with LoadTest on the same machine: the FP16 model (FP32 input,
+# 602 KB per image) and its UINT8 preprocess variant (150 KB per image), 2 GPU instances each, CUDA graphs at
+# 1,2,4,...,256 captured on each instance's thread before the server reports ready. Batch 1 at concurrency 1
+# (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with batch-8 requests.
 set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
-mkdir -p "$H/repo/resnet50/1"
-ln -sf "$M/tv_fp16.onnx" "$H/repo/resnet50/1/model.onnx"
-cfg e2e "optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true } }" \
-  "instance_group [ { kind: KIND_GPU count: ${INSTANCES:-2} } ]" 'dynamic_batching { max_queue_delay_microseconds: 200 }'
-cp "$C/e2e.pbtxt" "$H/repo/resnet50/config.pbtxt"
+unpack_app; make_models
+N=${INSTANCES:-2}
+E2E="optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true } }
+instance_group [ { kind: ${KIND:-KIND_GPU} count: $N } ]
+dynamic_batching { max_queue_delay_microseconds: ${DELAY_US:-100} }"
+rm -rf "$H/repo"; mkdir -p "$H/repo/resnet50/1" "$H/repo/resnet50_u8/1"
+ln -sf "$M/tv_fp16c.onnx" "$H/repo/resnet50/1/model.onnx"; ln -sf "$M/tv_u8.onnx" "$H/repo/resnet50_u8/1/model.onnx"
+cfg e2e "$E2E"; cp "$C/e2e.pbtxt" "$H/repo/resnet50/config.pbtxt"
+NAME=resnet50_u8 U8=1 cfg e2e_u8 "$E2E"; cp "$C/e2e_u8.pbtxt" "$H/repo/resnet50_u8/config.pbtxt"
+t=$(date +%s)
 "$APP/Inference.Server" --model-repository="$H/repo" --http-port=18000 --grpc-port=18001 --http-address=127.0.0.1 \
   --Logging:LogLevel:Default=Warning > "$OUT/server.log" 2>&1 &
 SP=$!
-for _ in $(seq 1 600); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
-curl -sf http://127.0.0.1:18000/v2/models/resnet50/config > "$OUT/e2e-config.json" || { echo "server not ready"; tail -20 "$OUT/server.log"; exit 1; }
+for _ in $(seq 1 900); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
+curl -sf http://127.0.0.1:18000/v2/models/resnet50_u8/config > "$OUT/e2e-config.json" || { echo "server not ready"; tail -20 "$OUT/server.log"; kill $SP; exit 1; }
+echo "server ready after $(( $(date +%s) - t )) s (4 GPU instances, graphs captured)"
 R="$OUT/e2e.csv"
-lt() { timeout 60 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc -m resnet50 --batch "$1" --concurrency "$2" \
-  --duration "${3:-5}" --warmup 2 --channels "${4:-4}" | tee -a "$R"; }
-lt 1 1
-lt 8 32 5 8
-lt 16 32 5 8
-lt 32 16 5 8
-curl -sf http://127.0.0.1:18000/v2/models/resnet50/stats > "$OUT/e2e-stats.json"
+lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]
+  echo "# model=$1" >> "$R"
+  timeout 60 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc -m "$1" --batch "$2" --concurrency "$3" \
+    --duration ${DUR:-5} --warmup ${WARM:-2} --channels "${4:-8}" -q 2>>"$OUT/loadtest.log" | tee -a "$R"; }
+lt resnet50_u8 1 1 1
+lt resnet50 1 1 1
+lt resnet50_u8 1 256 16
+lt resnet50_u8 8 64 16
+lt resnet50 1 256 16
+lt resnet50 8 64 16
+curl -sf http://127.0.0.1:18000/v2/models/stats > "$OUT/e2e-stats.json"
+nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$OUT/e2e-stats.json" 2>/dev/null
 kill $SP; wait $SP 2>/dev/null
 echo "== e2e results"; cat "$R"
