@@ -38,16 +38,17 @@ public static class GpuToolsCommand
         var header = new Option<bool>("--header") { Description = "Print the CSV header" };
         var split = new Option<int>("--split") { Description = "Rows per request (0: one request per batch)", DefaultValueFactory = _ => 0 };
         var resident = new Option<bool>("--resident") { Description = "Inputs already on the GPU: no gather, no copies" };
+        var sameThread = new Option<bool>("--same-thread") { Description = "Run one instance on the thread that created it (diagnostics)" };
         var command = new RootCommand("Engine-only throughput of ONNX Runtime instances")
-            { model, configPath, batches, instances, seconds, label, device, verify, header, split, resident };
+            { model, configPath, batches, instances, seconds, label, device, verify, header, split, resident, sameThread };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(configPath)!,
             [.. parse.GetValue(batches)!.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
             parse.GetValue(instances), parse.GetValue(seconds), parse.GetValue(label)!, parse.GetValue(device) == "cpu",
-            parse.GetValue(verify), parse.GetValue(header), new MeasureMode(parse.GetValue(split), parse.GetValue(resident))));
+            parse.GetValue(verify), parse.GetValue(header), new MeasureMode(parse.GetValue(split), parse.GetValue(resident), parse.GetValue(sameThread))));
         return command.Parse(args[1..]).InvokeAsync();
     }
 
-    private readonly record struct MeasureMode(int RowsPerRequest, bool Resident);
+    private readonly record struct MeasureMode(int RowsPerRequest, bool Resident, bool SameThread);
 
     private static int Run(string modelPath, string configPath, int[] batches, int instanceCount, double seconds, string label,
         bool cpu, bool verify, bool header, MeasureMode mode)
@@ -111,7 +112,7 @@ public static class GpuToolsCommand
         var spans = new double[instances.Count];
         var timings = new ExecutionTimings[instances.Count];
         using var start = new Barrier(instances.Count);
-        var threads = instances.Select((instance, i) => new Thread(() =>
+        void Body(IModelInstance instance, int i)
         {
             var responses = new InferenceResponse[requests[i].Length];
             var warm = new ExecutionTimings();
@@ -128,7 +129,9 @@ public static class GpuToolsCommand
                     r.Dispose();
                 }
             }
+            Console.Error.WriteLine($"#   thread {Environment.CurrentManagedThreadId}: preparing {instance.Name}");
             instance.PrepareOnExecutingThread();
+            Console.Error.WriteLine($"#   thread {Environment.CurrentManagedThreadId}: prepared; first execution");
             instance.Execute(requests[i], responses, ref warm); // Real inputs on the device for the resident runs too.
             foreach (var r in responses)
             {
@@ -149,10 +152,18 @@ public static class GpuToolsCommand
                 images[i] += batch;
             }
             spans[i] = Stopwatch.GetElapsedTime(begin).TotalSeconds;
-        }) { IsBackground = true }).ToList();
+        }
         var wall = Stopwatch.StartNew();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        if (mode.SameThread && instances.Count == 1)
+        {
+            Body(instances[0], 0);
+        }
+        else
+        {
+            var threads = instances.Select((instance, i) => new Thread(() => Body(instance, i)) { IsBackground = true }).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+        }
         var elapsed = wall.Elapsed.TotalSeconds;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var measuredSeconds = spans.Max();

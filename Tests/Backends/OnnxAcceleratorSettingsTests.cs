@@ -174,6 +174,20 @@ public sealed class OnnxAcceleratorSettingsTests
         Assert.Equal([1, 8, 64], s.GraphBatchSizes);
     }
 
+    [Theory]
+    [InlineData("parameters { key: \"fuse_conv_bias\" value: \"1\" }", true)]
+    [InlineData("parameters { key: \"fuse_conv_bias\" value: \"0\" }", false)]
+    [InlineData("parameters { key: \"prefer_nhwc\" value: \"1\" }", false)]
+    public void GraphSessionPerSize_OnlyWithGraphsAndConvBiasFusion(string cudaParameters, bool expected)
+    {
+        var accelerator = $"execution_accelerators {{ gpu_execution_accelerator [ {{ name: \"cuda\" {cudaParameters} }} ] }}";
+        var withGraphs = Read($"optimization {{ {accelerator} cuda {{ graphs: true }} }}");
+        var withoutGraphs = Read($"optimization {{ {accelerator} }}");
+
+        Assert.Equal(expected, withGraphs.GraphSessionPerSize);
+        Assert.False(withoutGraphs.GraphSessionPerSize);
+    }
+
     [Fact]
     public void FromConfig_EnableCudaGraphOption_EnablesGraphsWithoutSizes()
     {

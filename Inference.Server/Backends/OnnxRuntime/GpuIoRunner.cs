@@ -19,6 +19,8 @@ namespace Inference.Server.Backends.OnnxRuntime;
 /// stream is synchronised once. With <see cref="GpuIoCopy.Ort"/> the staging buffers are bound instead and ONNX
 /// Runtime copies. With CUDA graphs, each size of the <see cref="CudaGraphPlan"/> is captured on the first run, on the
 /// executing thread (<see cref="Prepare"/>), and a partial batch may be padded up to a captured size.
+/// With conv+bias fusion (<see cref="OnnxAcceleratorSettings.GraphSessionPerSize"/>) each captured size runs in a
+/// session of its own over the same device buffers and stream.
 /// Not thread-safe: called from the instance's one scheduler thread.
 /// </summary>
 internal sealed unsafe class GpuIoRunner : IDisposable
@@ -34,6 +36,8 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private readonly Tensor[] _outputs;
     private readonly OrtMemoryInfo _boundMemory;
     private readonly Binding?[] _bindings;
+    private readonly Dictionary<int, InferenceSession> _graphSessions;
+    private readonly Dictionary<int, Binding> _graphBindings = [];
     private readonly RunOptions _eagerRun = new();
     private readonly Dictionary<int, RunOptions> _graphRuns = [];
     private readonly BatchGatherer _gatherer = new();
@@ -47,9 +51,11 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private static readonly ReaderWriterLockSlim CaptureLock = new();
 
     private GpuIoRunner(
-        InferenceSession session, CudaStream stream, bool ortCopies, int maxBatchSize, Tensor[] inputs, Tensor[] outputs, CudaGraphPlan? graphs)
+        InferenceSession session, CudaStream stream, bool ortCopies, int maxBatchSize, Tensor[] inputs, Tensor[] outputs, CudaGraphPlan? graphs,
+        Dictionary<int, InferenceSession> graphSessions)
     {
         _session = session;
+        _graphSessions = graphSessions;
         _stream = stream;
         _ortCopies = ortCopies;
         _maxBatchSize = maxBatchSize;
@@ -85,11 +91,14 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     /// Creates the runner, or returns null when some input or output row has a dynamic dimension (the instance
     /// then feeds host tensors and ONNX Runtime copies). <paramref name="inputRows"/>/<paramref name="outputRows"/>
     /// are the dims after the batch dimension. Throws <see cref="CudaException"/> when memory cannot be allocated.
+    /// With <paramref name="graphSessionFactory"/>, each captured size gets a session of its own from it (see
+    /// <see cref="OnnxAcceleratorSettings.GraphSessionPerSize"/>); <paramref name="session"/> runs the eager batches.
     /// </summary>
     public static GpuIoRunner? TryCreate(
         InferenceSession session, CudaStream stream, OnnxAcceleratorSettings accelerators, int maxBatchSize,
         IReadOnlyList<(string Name, DataType Type, long[] RowDims)> inputRows,
-        IReadOnlyList<(string Name, DataType Type, long[] RowDims)> outputRows)
+        IReadOnlyList<(string Name, DataType Type, long[] RowDims)> outputRows,
+        Func<InferenceSession>? graphSessionFactory = null)
     {
         if (maxBatchSize < 1 || inputRows.Concat(outputRows).Any(t => t.RowDims.Any(d => d < 1)))
         {
@@ -117,7 +126,17 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             }
             var inputs = inputRows.Select(Make).ToArray();
             var outputs = outputRows.Select(Make).ToArray();
-            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs);
+            var graphSessions = new Dictionary<int, InferenceSession>();
+            if (graphs is not null && graphSessionFactory is not null)
+            {
+                foreach (var size in graphs.Sizes)
+                {
+                    var graphSession = graphSessionFactory();
+                    created.Add(graphSession);
+                    graphSessions[size] = graphSession;
+                }
+            }
+            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs, graphSessions);
         }
         catch
         {
@@ -206,6 +225,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         var t0 = Stopwatch.GetTimestamp();
         CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
         var (executionRows, useGraph) = Graphs?.Choose(rows) ?? (rows, false);
+        GpuTrace.Write($"run: {rows} rows as {executionRows} graph={useGraph}");
         for (var k = 0; k < _inputs.Length; k++)
         {
             var input = _inputs[k];
@@ -225,8 +245,11 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             _gatherer.CopyTo((byte*)input.Host.Pointer, _ortCopies ? null : _copySegmentIn);
         }
         var t1 = Stopwatch.GetTimestamp();
+        GpuTrace.Write("run: gathered and copying; executing");
         Execute(executionRows, useGraph);
+        GpuTrace.Write("run: copying out");
         CopyOut(rows);
+        GpuTrace.Write("run: done");
         var t2 = Stopwatch.GetTimestamp();
         timings.ComputeInputNs += Stopwatch.GetElapsedTime(t0, t1).Ticks * 100;
         timings.ComputeInferNs += Stopwatch.GetElapsedTime(t1, t2).Ticks * 100;
@@ -254,10 +277,12 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     /// </summary>
     private void CaptureGraphs()
     {
+        GpuTrace.Write($"capture: waiting for the lock (captured on thread {_capturedOnThread})");
         CaptureLock.EnterWriteLock();
         try
         {
             CaptureAll(Graphs!);
+            GpuTrace.Write("capture: done");
             _capturedOnThread = Environment.CurrentManagedThreadId;
         }
         finally
@@ -278,6 +303,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         }
         foreach (var size in graphs.Sizes)
         {
+            GpuTrace.Write($"capture: size {size}");
             TimedRun(size, useGraph: false);
             var eagerMs = TimedRun(size, useGraph: false);
             TimedRun(size, useGraph: true);
@@ -290,14 +316,26 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private double TimedRun(int rows, bool useGraph)
     {
         var t0 = Stopwatch.GetTimestamp();
+        GpuTrace.Write($"  run {rows} graph={useGraph}");
         Execute(rows, useGraph);
+        GpuTrace.Write("  synchronize");
         _stream.Synchronize();
         return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
     }
 
     private void Execute(int executionRows, bool useGraph)
     {
-        var binding = _bindings[executionRows] ??= CreateBinding(executionRows);
+        if (useGraph && _graphSessions.TryGetValue(executionRows, out var graphSession))
+        {
+            if (!_graphBindings.TryGetValue(executionRows, out var graphBinding))
+            {
+                graphBinding = CreateBinding(graphSession, executionRows);
+                _graphBindings[executionRows] = graphBinding;
+            }
+            graphSession.RunWithBinding(_graphRuns[executionRows], graphBinding.IoBinding);
+            return;
+        }
+        var binding = _bindings[executionRows] ??= CreateBinding(_session, executionRows);
         _session.RunWithBinding(useGraph ? _graphRuns[executionRows] : _eagerRun, binding.IoBinding);
     }
 
@@ -315,9 +353,9 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         _stream.Synchronize();
     }
 
-    private Binding CreateBinding(int rows)
+    private Binding CreateBinding(InferenceSession session, int rows)
     {
-        var binding = _session.CreateIoBinding();
+        var binding = session.CreateIoBinding();
         var values = new List<OrtValue>();
         try
         {
@@ -361,9 +399,13 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             return;
         }
         _disposed = true;
-        foreach (var b in _bindings)
+        foreach (var b in _bindings.Concat(_graphBindings.Values))
         {
             b?.Dispose();
+        }
+        foreach (var graphSession in _graphSessions.Values)
+        {
+            graphSession.Dispose();
         }
         _eagerRun.Dispose();
         foreach (var r in _graphRuns.Values)

@@ -126,6 +126,13 @@ public sealed class OnnxAcceleratorSettings
     /// <summary>enable_cuda_graph is on (CUDA provider option or optimization.cuda.graphs).</summary>
     public bool CudaGraphs => CudaOptions.TryGetValue("enable_cuda_graph", out var v) && v == "1";
 
+    /// <summary>
+    /// True when each captured CUDA graph needs a session of its own: with <c>fuse_conv_bias=1</c> (cuDNN frontend
+    /// fusion), replaying a graph after another size was captured in the same session fails (measured on the H100
+    /// with ONNX Runtime 1.31: "misaligned address" or a hang), while one graph per session works.
+    /// </summary>
+    public bool GraphSessionPerSize => CudaGraphs && CudaOptions.TryGetValue("fuse_conv_bias", out var f) && f == "1";
+
     /// <summary>Batch sizes from optimization.cuda.graph_spec, ascending; empty: the instance chooses.</summary>
     public IReadOnlyList<int> GraphBatchSizes { get; }
 

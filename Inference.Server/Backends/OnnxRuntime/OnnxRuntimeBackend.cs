@@ -99,7 +99,8 @@ public static class OnnxRuntimeBackend
             if (stream is not null && config.MaxBatchSize > 0)
             {
                 gpu = GpuIoRunner.TryCreate(session, stream, accelerators, config.MaxBatchSize,
-                    RowDims(session.InputMetadata, session.InputNames), RowDims(session.OutputMetadata, session.OutputNames));
+                    RowDims(session.InputMetadata, session.InputNames), RowDims(session.OutputMetadata, session.OutputNames),
+                    accelerators.GraphSessionPerSize ? () => new InferenceSession(modelPath, options) : null);
                 if (gpu is null && accelerators.CudaGraphs)
                 {
                     return Fail(Invalid($"CUDA graphs need fixed shapes after the batch dimension; '{config.Name}' has a dynamic input or output dimension"));
