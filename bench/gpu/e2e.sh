@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The server over gRPC with dynamic batching, measured with LoadTest on the same machine: the FP16 model (FP32 input,
 # 602 KB per image) and its UINT8 preprocess variant (150 KB per image), 2 GPU instances each, CUDA graphs at
-# 1,2,4,...,256 captured on each instance's thread before the server reports ready. Batch 1 at concurrency 1
+# 1,4,16,64,128,256 (a session per size: conv+bias fusion) captured on each instance's thread before ready. Batch 1 at concurrency 1
 # (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with batch-8 requests.
 set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
 unpack_app; make_models
 N=${INSTANCES:-2}
-E2E="optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true } }
+SIZES='{ batch_size: 1 }, { batch_size: 4 }, { batch_size: 16 }, { batch_size: 64 }, { batch_size: 128 }, { batch_size: 256 }'
+E2E="optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true graph_spec [ $SIZES ] } }
 instance_group [ { kind: ${KIND:-KIND_GPU} count: $N } ]
 dynamic_batching { max_queue_delay_microseconds: ${DELAY_US:-100} }"
 rm -rf "$H/repo"; mkdir -p "$H/repo/resnet50/1" "$H/repo/resnet50_u8/1"
@@ -35,4 +36,7 @@ lt resnet50 8 64 16
 curl -sf http://127.0.0.1:18000/v2/models/stats > "$OUT/e2e-stats.json"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$OUT/e2e-stats.json" 2>/dev/null
 kill $SP; wait $SP 2>/dev/null
+# The log can be large (one line per failed request): keep its distinct lines, counted.
+sed -E 's/[0-9a-f]{8}-[0-9a-f-]{27}//g; s/[0-9]+(\.[0-9]+)? ?(ms|us|s)\b/N\2/g' "$OUT/server.log" | sort | uniq -c | sort -rn | head -60 > "$OUT/server-summary.txt"
+tail -c 100000 "$OUT/server.log" > "$OUT/server-tail.log"; rm -f "$OUT/server.log"
 echo "== e2e results"; cat "$R"
