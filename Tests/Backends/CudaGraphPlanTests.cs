@@ -21,7 +21,7 @@ public sealed class CudaGraphPlanTests
     }
 
     [Fact]
-    public void Choose_BeforeTimings_PadsUpToTheNextCapturedSize()
+    public void Choose_PadsUpToTheNextCapturedSize()
     {
         var plan = new CudaGraphPlan([1, 4, 8], 16);
 
@@ -34,30 +34,22 @@ public sealed class CudaGraphPlanTests
         Assert.Equal((12, false), new CudaGraphPlan([1, 8], 16).Choose(12));
 
     [Fact]
-    public void Choose_WithTimings_PadsOnlyWhenTheReplayIsCheaperThanTheInterpolatedEagerRun()
+    public void Choose_AlwaysPadsUpToACapturedSize_NeverANewEagerShape()
     {
+        // An eager run at a new shape makes the CUDA provider search convolution algorithms again (seconds), so even
+        // 129 rows replay the 256 graph.
         var plan = new CudaGraphPlan([128, 256], 256);
-        plan.RecordTimings(128, graphMs: 8, eagerMs: 12);
-        plan.RecordTimings(256, graphMs: 16, eagerMs: 24);
+        plan.RecordReplay(128, graphMs: 8);
+        plan.RecordReplay(256, graphMs: 16);
 
-        // 130 rows: eager ~ 12 + 12 * 2/128 = 12.2 ms < 16 ms replaying 256.
-        Assert.Equal((130, false), plan.Choose(130));
-        // 250 rows: eager ~ 23.4 ms > 16 ms replaying 256.
-        Assert.Equal((256, true), plan.Choose(250));
+        Assert.Equal((256, true), plan.Choose(129));
+        Assert.Equal((128, true), plan.Choose(1));
+        Assert.Contains("256: 16.00 ms", plan.Describe(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Choose_BelowTheSmallestCapturedSize_ComparesWithItsEagerTime()
-    {
-        var plan = new CudaGraphPlan([4], 8);
-        plan.RecordTimings(4, graphMs: 0.5, eagerMs: 1.5);
-
-        Assert.Equal((4, true), plan.Choose(1));
-    }
-
-    [Fact]
-    public void RecordTimings_UncapturedSize_Throws() =>
-        Assert.Throws<ArgumentException>(() => new CudaGraphPlan([1, 2], 2).RecordTimings(3, 1, 1));
+    public void RecordReplay_UncapturedSize_Throws() =>
+        Assert.Throws<ArgumentException>(() => new CudaGraphPlan([1, 2], 2).RecordReplay(3, 1));
 
     [Theory]
     [InlineData(new int[0], 8)]

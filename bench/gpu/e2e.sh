@@ -25,7 +25,7 @@ echo "server ready after $(( $(date +%s) - t )) s (4 GPU instances, graphs captu
 R="$OUT/e2e.csv"
 lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]
   echo "# model=$1" >> "$R"
-  timeout 60 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc -m "$1" --batch "$2" --concurrency "$3" \
+  timeout 30 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc -m "$1" --batch "$2" --concurrency "$3" \
     --duration ${DUR:-5} --warmup ${WARM:-2} --channels "${4:-8}" -q 2>>"$OUT/loadtest.log" | tee -a "$R"; }
 lt resnet50_u8 1 1 1
 lt resnet50 1 1 1

@@ -28,7 +28,7 @@ gb() { # gb LABEL MODEL CONFIG BATCHES [INSTANCES] [extra...]
   skip "$1" && return 0
   if late; then echo "SKIPPED from $1 (deadline): resume with FROM=$1"; exit 0; fi
   local label=$1 model=$2 config=$3 batches=$4 n=${5:-1}; shift 5 2>/dev/null || shift $#
-  timeout 170 "$APP/Inference.Server" gpu-bench --label "$label" --model "$M/$model.onnx" --config "$C/$config.pbtxt" \
+  timeout 90 "$APP/Inference.Server" gpu-bench --label "$label" --model "$M/$model.onnx" --config "$C/$config.pbtxt" \
     --batch "$batches" --instances "$n" --seconds ${SECONDS_PER:-2} --device ${GB_DEVICE:-gpu} "$@" 2>>"$OUT/engine.log" | tee -a "$R"
 }
 gb fp16_graphs           tv_fp16c graphs 1,256 1 --verify
