@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Engine-only through OnnxRuntimeInstance (gpu-bench), most telling rows first (a call stops early past DEADLINE and
-# the next call resumes with FROM=label): FP16 (our convert --fp16) with NHWC + conv/bias fusion + CUDA graphs, with
+# the next call resumes with FROM=label; ONLY="label ..." runs just those rows): FP16 (our convert --fp16) with NHWC + conv/bias fusion + CUDA graphs, with
 # host I/O (the server's path: gather into pinned memory, copies in and out) and device-resident (inputs already on
 # the GPU, as the bare ORT loop and the PyTorch peer measure); the UINT8 preprocess variant; 1/2/4 instances; batch
 # sweep; many small requests; then the FP32 ladder: baseline -> graph optimizations -> NHWC -> fusion -> CUDA graphs.
@@ -23,7 +23,8 @@ U8=1 cfg u8_graphs "optimization { $F $G }"
 U8=1 cfg u8_inst128 "optimization { $F cuda { graphs: true graph_spec [ { batch_size: 128 } ] } }"
 
 R="$OUT/engine.csv"; [ -f "$R" ] || echo "label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms" > "$R"
-skip() { [ -n "${FROM:-}" ] && [ "$1" != "$FROM" ] && [ -z "${STARTED:-}" ] && return 0; STARTED=1; return 1; }
+skip() { [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $1 "* ]] && return 0
+  [ -n "${FROM:-}" ] && [ "$1" != "$FROM" ] && [ -z "${STARTED:-}" ] && return 0; STARTED=1; return 1; }
 gb() { # gb LABEL MODEL CONFIG BATCHES [INSTANCES] [extra...]
   skip "$1" && return 0
   if late; then echo "SKIPPED from $1 (deadline): resume with FROM=$1"; exit 0; fi
