@@ -33,7 +33,7 @@ public static class InferenceServerHostingExtensions
         {
             var options = sp.GetRequiredService<IOptions<InferenceServerOptions>>().Value;
             var root = string.IsNullOrEmpty(options.ModelRepository) ? DefaultModelRepository.EnsureCreated() : options.ModelRepository;
-            return new ModelRepository(root);
+            return new ModelRepository(root, options.ModelConfigName);
         });
         services.AddSingleton<ModelVersionLoader>();
         services.AddSingleton<ModelManager>();

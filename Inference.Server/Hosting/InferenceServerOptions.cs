@@ -23,6 +23,12 @@ public sealed class InferenceServerOptions
     /// created in the cache folder on first start and served.</summary>
     public string? ModelRepository { get; set; }
 
+    /// <summary>Triton's --model-config-name: each model's config is <c>&lt;model&gt;/configs/&lt;name&gt;.pbtxt</c>
+    /// when that file exists, else its config.pbtxt. The default repository ships <c>configs/gpu.pbtxt</c>
+    /// (ResNet-50 on KIND_GPU), so <c>gpu</c> serves it on the GPU.</summary>
+    /// <value>Default none (config.pbtxt).</value>
+    public string? ModelConfigName { get; set; }
+
     /// <value>Default <see cref="ModelControlMode.None"/>.</value>
     public ModelControlMode ModelControlMode { get; set; } = ModelControlMode.None;
 
@@ -89,9 +95,18 @@ public sealed class InferenceServerOptions
         {
             yield return $"Inference:MaxRequestBodyBytes must be at least 1024 (got {MaxRequestBodyBytes}).";
         }
+        if (!string.IsNullOrEmpty(ModelConfigName) && !IsPlainFileName(ModelConfigName))
+        {
+            yield return $"Inference:ModelConfigName '{ModelConfigName}' must be a file name without '.pbtxt', path separators or spaces.";
+        }
         if (!string.IsNullOrEmpty(ModelRepository) && !Directory.Exists(ModelRepository))
         {
             yield return $"Inference:ModelRepository '{ModelRepository}' does not exist.";
         }
     }
+
+    private static bool IsPlainFileName(string name) =>
+        name is not ("." or "..")
+        && !name.EndsWith(".pbtxt", StringComparison.Ordinal)
+        && name.IndexOfAny([.. Path.GetInvalidFileNameChars(), ' ', '\t', '/', '\\']) < 0;
 }

@@ -7,6 +7,7 @@ public static class TritonCommandLine
     {
         ["--model-repository"] = "Inference:ModelRepository",
         ["--model-store"] = "Inference:ModelRepository",
+        ["--model-config-name"] = "Inference:ModelConfigName",
         ["--model-control-mode"] = "Inference:ModelControlMode",
         ["--repository-poll-secs"] = "Inference:RepositoryPollSeconds",
         ["--http-port"] = "Inference:HttpPort",

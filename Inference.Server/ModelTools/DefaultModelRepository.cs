@@ -4,7 +4,9 @@ namespace Inference.Server.ModelTools;
 
 /// <summary>
 /// The model repository the server serves when none is given: a Triton-layout folder holding the generated
-/// ResNet-50 (<c>resnet50/config.pbtxt</c>, <c>resnet50/1/model.onnx</c>, <c>resnet50/labels.txt</c>).
+/// ResNet-50 (<c>resnet50/config.pbtxt</c>, <c>resnet50/1/model.onnx</c>, <c>resnet50/labels.txt</c>), and
+/// <c>resnet50/configs/gpu.pbtxt</c>, the same model on one KIND_GPU instance, which the server reads instead of
+/// config.pbtxt under <c>--model-config-name=gpu</c>.
 /// It lives in a cache folder and is generated once. Labels are synthetic (<c>class_0000</c> … <c>class_0999</c>):
 /// no ImageNet label list is available offline, and the weights are synthetic too.
 /// </summary>
@@ -17,8 +19,11 @@ public static class DefaultModelRepository
 
     public const string LabelFileName = "labels.txt";
 
+    /// <summary>The --model-config-name of the default ResNet-50's GPU config (<c>resnet50/configs/gpu.pbtxt</c>).</summary>
+    public const string GpuConfigName = "gpu";
+
     /// <summary>Bumped whenever the generated content changes, so stale caches are rebuilt.</summary>
-    private const string ContentVersion = "resnet50-v1.5-seed20240917-1";
+    private const string ContentVersion = "resnet50-v1.5-seed20240917-2";
 
     private const string MarkerFileName = ".aspire-inference-repository";
 
@@ -108,8 +113,15 @@ public static class DefaultModelRepository
         return Path.Combine(cacheHome, "aspire-inference");
     }
 
-    private static void WriteResNet50(string repository) =>
-        WriteModel(Path.Combine(repository, ModelName), ModelName, ResNetOptions.ResNet50, 64, 2, [8, 16], 2000);
+    private static void WriteResNet50(string repository)
+    {
+        var modelFolder = Path.Combine(repository, ModelName);
+        var options = ResNetOptions.ResNet50;
+        WriteModel(modelFolder, ModelName, options, 64, 2, [8, 16], 2000);
+        AtomicFile.WriteAllText(Path.Combine(modelFolder, "configs", GpuConfigName + ".pbtxt"), ModelConfigText.ImageClassifier(
+            ModelName, 64, options.InputName, options.ImageSize, options.OutputName, options.NumClasses, LabelFileName,
+            1, [8, 16], 2000, "KIND_GPU"));
+    }
 
     private static void WriteModel(
         string modelFolder, string modelName, ResNetOptions options, int maxBatchSize, int cpuInstances,

@@ -4,7 +4,8 @@ using System.Text;
 namespace Inference.Server.ModelTools;
 
 /// <summary>Writes the config.pbtxt (protobuf text format of Triton's ModelConfig) of a single-input,
-/// single-output FP32 image classifier such as the generated ResNets.</summary>
+/// single-output FP32 image classifier such as the generated ResNets: one instance group of
+/// <c>instanceCount</c> instances of <c>instanceKind</c> (KIND_CPU, or KIND_GPU for GPU 0).</summary>
 public static class ModelConfigText
 {
     public static string ImageClassifier(
@@ -15,9 +16,10 @@ public static class ModelConfigText
         string outputName,
         int numClasses,
         string? labelFile,
-        int cpuInstances,
+        int instanceCount,
         IReadOnlyList<int> preferredBatchSizes,
-        int maxQueueDelayMicroseconds)
+        int maxQueueDelayMicroseconds,
+        string instanceKind = "KIND_CPU")
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -39,8 +41,8 @@ public static class ModelConfigText
         }
         sb.Append("  }\n]\n");
         sb.Append("instance_group [\n  {\n");
-        sb.Append(c, $"    count: {cpuInstances}\n");
-        sb.Append("    kind: KIND_CPU\n  }\n]\n");
+        sb.Append(c, $"    count: {instanceCount}\n");
+        sb.Append(c, $"    kind: {instanceKind}\n  }}\n]\n");
         sb.Append("dynamic_batching {\n");
         if (preferredBatchSizes.Count > 0)
         {

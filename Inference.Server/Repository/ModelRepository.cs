@@ -10,17 +10,25 @@ namespace Inference.Server.Repository;
 /// A Triton model repository on the local file system: <c>&lt;root&gt;/&lt;model&gt;/config.pbtxt</c> (optional)
 /// and <c>&lt;root&gt;/&lt;model&gt;/&lt;version&gt;/model.onnx</c> (or the config's default_model_filename).
 /// Version folders must be named by a positive number without leading zeros; others are ignored, as in Triton.
+/// With a <paramref name="configName"/> (Triton's --model-config-name), a model's config is
+/// <c>&lt;model&gt;/configs/&lt;configName&gt;.pbtxt</c> when that file exists, else config.pbtxt, as in Triton.
 /// Failures come back as values. Reads the disk on every call (no caching); thread-safe.
 /// </summary>
-public sealed class ModelRepository(string rootPath)
+public sealed class ModelRepository(string rootPath, string? configName = null)
 {
     public const string ConfigFileName = "config.pbtxt";
+
+    /// <summary>The folder of a model that holds its named configs (<c>configs/&lt;name&gt;.pbtxt</c>).</summary>
+    public const string ConfigsFolderName = "configs";
     public const string DefaultModelFileName = "model.onnx";
     public const string DefaultLabelFileName = "labels.txt";
 
     public string RootPath { get; } = System.IO.Path.GetFullPath(rootPath);
 
     public bool Exists => Directory.Exists(RootPath);
+
+    /// <summary>Triton's --model-config-name; null or empty: every model reads config.pbtxt.</summary>
+    public string? ConfigName { get; } = string.IsNullOrEmpty(configName) ? null : configName;
 
     /// <summary>Model folder names, ordinal order; hidden folders (starting with '.') are skipped. Empty when
     /// the root does not exist.</summary>
@@ -44,8 +52,8 @@ public sealed class ModelRepository(string rootPath)
         }
     }
 
-    /// <summary>Reads a model's folder: config.pbtxt (parsed, not validated) unless <paramref name="configOverride"/>
-    /// is given, and its version folders with their model files.</summary>
+    /// <summary>Reads a model's folder: its config file (<see cref="ConfigPath"/>, parsed, not validated) unless
+    /// <paramref name="configOverride"/> is given, and its version folders with their model files.</summary>
     public Result<ModelFolder> ReadModel(string name, ModelConfig? configOverride = null)
     {
         if (ModelPath(name) is not { } path)
@@ -56,7 +64,7 @@ public sealed class ModelRepository(string rootPath)
         {
             return new InferenceError(ErrorCode.NotFound, $"model '{name}' is not in the model repository '{RootPath}'");
         }
-        var configPath = System.IO.Path.Combine(path, ConfigFileName);
+        var configPath = ConfigPath(path);
         try
         {
             var config = configOverride;
@@ -85,6 +93,21 @@ public sealed class ModelRepository(string rootPath)
         {
             return new InferenceError(ErrorCode.Internal, $"cannot read model '{name}' in '{path}': {e.Message}");
         }
+    }
+
+    /// <summary>The config file of the model folder <paramref name="modelPath"/>: configs/&lt;<see cref="ConfigName"/>&gt;.pbtxt
+    /// when a config name is set and that file exists, else config.pbtxt (which may not exist either).</summary>
+    public string ConfigPath(string modelPath)
+    {
+        if (ConfigName is not null)
+        {
+            var named = System.IO.Path.Combine(modelPath, ConfigsFolderName, ConfigName + ".pbtxt");
+            if (File.Exists(named))
+            {
+                return named;
+            }
+        }
+        return System.IO.Path.Combine(modelPath, ConfigFileName);
     }
 
     /// <summary>The version folders the policy selects, ascending, including invalid ones (their Error says why)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -6,19 +7,21 @@ using Aspire.Hosting.Testing;
 namespace Inference.Tests.AppHost;
 
 /// <summary>
-/// Starts the AppHost's non-container resources for real (DCP, the inference server on its default repository,
-/// Debian's Prometheus) and waits until the inference server is healthy; Grafana is removed first because no
-/// container runtime exists on the development and CI machines.
+/// Starts the AppHost's non-container resources for real (DCP, two replicas of the inference server on its default
+/// repository, Debian's Prometheus as an executable) and waits until the inference server is healthy and Prometheus
+/// scrapes each replica on its own port; Grafana is removed first because no container runtime exists on the
+/// development and CI machines.
 /// </summary>
 public sealed class AppHostStartupTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task InferenceServer_BecomesHealthy_AndServesResNet50()
+    public async Task TwoReplicas_BecomeHealthy_ServeResNet50_AndAreScrapedOneTargetEach()
     {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["DOTNET_LAUNCH_PROFILE=http", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"], Ct);
+            ["DOTNET_LAUNCH_PROFILE=http", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
+             "Parameters:inference-replicas=2", "Monitoring:Prometheus=executable"], Ct);
         foreach (var container in builder.Resources.OfType<ContainerResource>().ToList())
         {
             builder.Resources.Remove(container);
@@ -35,5 +38,40 @@ public sealed class AppHostStartupTests
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var metadata = await http.GetStringAsync("/v2/models/resnet50", timeout.Token);
         Assert.Contains("\"shape\":[-1,3,224,224]", metadata, StringComparison.Ordinal);
+
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("prometheus", timeout.Token);
+        using var prometheus = app.CreateHttpClient("prometheus", "http");
+        var targets = await WaitForInferenceTargetsUpAsync(prometheus, count: 2, timeout.Token);
+
+        // One target per replica, each on the replica's own port (not the shared proxy port), each a different
+        // replica resource and a different process.
+        Assert.Equal(2, targets.Select(t => t.Instance).Distinct().Count());
+        Assert.Equal(2, targets.Select(t => t.Replica).Distinct().Count());
+        var proxyPort = app.GetEndpoint("inference", "metrics").Port;
+        Assert.All(targets, t => Assert.NotEqual(proxyPort, new Uri("http://" + t.Instance).Port));
+        Assert.All(targets, t => Assert.True(
+            app.ResourceNotifications.TryGetCurrentState(t.Replica, out var replica) && replica.Resource.Name == "inference"
+                && replica.Snapshot.State?.Text == KnownResourceStates.Running,
+            $"{t.Replica} is not a running replica of inference"));
+    }
+
+    private sealed record Target(string Instance, string Replica);
+
+    /// <summary>Polls Prometheus's /api/v1/targets until <paramref name="count"/> targets of job "inference" are up.</summary>
+    private static async Task<IReadOnlyList<Target>> WaitForInferenceTargetsUpAsync(HttpClient prometheus, int count, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var body = JsonNode.Parse(await prometheus.GetStringAsync("/api/v1/targets?state=active", cancellationToken))!;
+            var up = body["data"]!["activeTargets"]!.AsArray()
+                .Where(t => t!["labels"]!["job"]!.GetValue<string>() == "inference" && t["health"]!.GetValue<string>() == "up")
+                .Select(t => new Target(t!["labels"]!["instance"]!.GetValue<string>(), t["labels"]!["replica"]!.GetValue<string>()))
+                .ToList();
+            if (up.Count >= count)
+            {
+                return up;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
     }
 }

@@ -2,6 +2,7 @@ using Inference.Server.Backends.OnnxRuntime;
 using Inference.Server.Core;
 using Inference.Server.ModelTools;
 using Inference.Server.Protos.Onnx;
+using Inference.Tests.EndToEnd;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Inference.Tests.ModelTools;
@@ -64,5 +65,29 @@ public sealed class ResNet50Tests(ResNet50Fixture fixture) : IClassFixture<ResNe
         Assert.Contains("kind: KIND_CPU", config);
         Assert.Contains("preferred_batch_size: [ 8, 16 ]", config);
         Assert.Contains("max_queue_delay_microseconds: 2000", config);
+
+        var gpu = File.ReadAllText(Path.Combine(model, "configs", "gpu.pbtxt"));
+        Assert.Equal(config.Replace("count: 2\n    kind: KIND_CPU", "count: 1\n    kind: KIND_GPU", StringComparison.Ordinal), gpu);
+    }
+
+    /// <summary>The AppHost's GPU mode (<c>--model-config-name=gpu</c>) on a machine where CUDA cannot be used: the
+    /// real server on the default repository refuses the KIND_GPU ResNet-50, names the missing library, and stays
+    /// not ready; no silent CPU fallback.</summary>
+    [Fact]
+    public async Task Server_WithGpuConfigName_WithoutCuda_LeavesResNet50UnavailableNamingTheMissingLibrary()
+    {
+        Assert.SkipWhen(GpuProbe.Available, "a CUDA GPU is usable on this machine");
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await ServerHost.StartAsync(fixture.RepositoryPath, "--model-config-name=" + DefaultModelRepository.GpuConfigName);
+
+        using var index = await server.Http.PostAsync("/v2/repository/index", null, ct);
+        var row = System.Text.Json.Nodes.JsonNode.Parse(await index.Content.ReadAsStringAsync(ct))!.AsArray().Single()!;
+        using var ready = await server.Http.GetAsync("/v2/health/ready", ct);
+
+        Assert.Equal(("resnet50", "UNAVAILABLE"), (row["name"]!.GetValue<string>(), row["state"]!.GetValue<string>()));
+        var reason = row["reason"]!.GetValue<string>();
+        Assert.Contains("instance_group 'resnet50_0' is KIND_GPU: CUDA execution provider not available", reason, StringComparison.Ordinal);
+        Assert.Matches(@"missing library: lib[\w.+-]+\.so", reason);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, ready.StatusCode);
     }
 }

@@ -71,6 +71,24 @@ public sealed class ModelRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void ReadModel_WithAConfigName_ReadsConfigsNamePbtxtAndFallsBackToConfigPbtxtAsTritonDoes()
+    {
+        Write("a/config.pbtxt", "name: \"a\" max_batch_size: 4");
+        Write("a/configs/gpu.pbtxt", "name: \"a\" max_batch_size: 16");
+        Write("a/1/model.onnx");
+        Write("b/config.pbtxt", "name: \"b\" max_batch_size: 2");
+        Write("b/1/model.onnx");
+        var repository = new ModelRepository(_root, "gpu");
+
+        var a = repository.ReadModel("a").Value!;
+        var b = repository.ReadModel("b").Value!;
+
+        Assert.Equal((16, Path.Combine(_root, "a", "configs", "gpu.pbtxt")), (a.Config!.MaxBatchSize, a.ConfigPath));
+        Assert.Equal((2, Path.Combine(_root, "b", "config.pbtxt")), (b.Config!.MaxBatchSize, b.ConfigPath));
+        Assert.Equal(4, Read("a").Config!.MaxBatchSize);
+    }
+
+    [Fact]
     public void ReadModel_AcceptsAModelDirectoryHoldingModelOnnx()
     {
         Write("m/1/model.onnx/model.onnx");

@@ -1,0 +1,27 @@
+using Inference.Server.Hosting;
+
+namespace Inference.Tests.Hosting;
+
+public sealed class InferenceServerOptionsTests
+{
+    [Theory]
+    [InlineData("gpu")]
+    [InlineData("h100-fp16")]
+    public void Validate_AcceptsAModelConfigNameThatIsAFileName(string name) =>
+        Assert.Empty(new InferenceServerOptions { ModelConfigName = name }.Validate());
+
+    [Theory]
+    [InlineData("../gpu")]
+    [InlineData("a/b")]
+    [InlineData("gpu.pbtxt")]
+    [InlineData("my gpu")]
+    [InlineData("..")]
+    public void Validate_RejectsAModelConfigNameThatIsNoPlainFileName_NamingTheKey(string name) =>
+        Assert.Equal(
+            [$"Inference:ModelConfigName '{name}' must be a file name without '.pbtxt', path separators or spaces."],
+            new InferenceServerOptions { ModelConfigName = name }.Validate());
+
+    [Fact]
+    public void TritonsModelConfigNameFlag_MapsToTheOption() =>
+        Assert.Equal("Inference:ModelConfigName", TritonCommandLine.SwitchMappings["--model-config-name"]);
+}
