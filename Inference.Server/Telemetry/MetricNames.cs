@@ -21,6 +21,9 @@ public static class MetricNames
     public const string ComputeOutputDurationUs = "nv_inference_compute_output_duration_us";
     public const string PendingRequestCount = "nv_inference_pending_request_count";
 
+    // Beyond Triton (labels model, version): instances of KIND_AUTO groups that run on CPU because no GPU could be used.
+    public const string GpuFallbackInstances = "nv_inference_gpu_fallback_instances";
+
     // Histograms beyond Triton (labels model, version).
     public const string RequestDurationSeconds = "nv_inference_request_duration_seconds";
     public const string QueueDurationSeconds = "nv_inference_queue_duration_seconds";

@@ -44,6 +44,8 @@ public sealed class ModelStatisticsMetrics
             "Cumulative compute output duration of successful requests in microseconds");
         meter.CreateObservableGauge(MetricNames.PendingRequestCount, ObservePending, unit: null,
             "Instantaneous number of requests queued or executing, per model version");
+        meter.CreateObservableGauge(MetricNames.GpuFallbackInstances, () => Observe(s => s.GpuFallbackInstanceCount), unit: null,
+            "Instances of KIND_AUTO groups placed on CPU because no GPU could be used, per model version");
     }
 
     private void Counter(Meter meter, string name, Func<ModelStatistics, long> read, string description) =>

@@ -28,6 +28,18 @@ public sealed class MetricsEndpointTests(TelemetryServerFixture fixture) : IClas
     private ServerHost Server => fixture.Server;
 
     [Fact]
+    public async Task Scrape_KindAutoWithoutAGpu_CountsTheFallbackInstance()
+    {
+        Assert.SkipWhen(Inference.Server.Backends.OnnxRuntime.GpuProbe.Available, "a CUDA GPU is usable on this machine");
+
+        var scrape = await ScrapeAsync(Server.MetricsAddress);
+
+        Assert.Equal(1, scrape.Value("nv_inference_gpu_fallback_instances", [("model", "auto"), ("version", "1")]));
+        Assert.Equal(0, scrape.Value("nv_inference_gpu_fallback_instances", [("model", "counted"), ("version", "1")]));
+        Assert.Equal("gauge", scrape.Types["nv_inference_gpu_fallback_instances"]);
+    }
+
+    [Fact]
     public async Task Scrape_AfterInferences_ReportsTritonCountsThatMatchTheRequestsSent()
     {
         foreach (var rows in new[] { 2, 2, 2, 1 })

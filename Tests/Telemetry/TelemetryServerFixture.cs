@@ -22,6 +22,10 @@ public sealed class TelemetryServerFixture : IAsyncLifetime
             IdentityModelBuilder.Write(_repository.Path, name, width: 16, maxBatchSize: 8, maxQueueDelayMicroseconds: 0);
         }
         IdentityModelBuilder.Write(_repository.Path, "held", width: 16, maxBatchSize: 64, maxQueueDelayMicroseconds: 60_000_000, maxQueueSize: 1);
+        // KIND_AUTO: on a machine without a usable GPU its instance falls back to CPU (nv_inference_gpu_fallback_instances).
+        var auto = IdentityModelBuilder.Write(_repository.Path, "auto", width: 16, maxBatchSize: 8, maxQueueDelayMicroseconds: 0);
+        var config = Path.Combine(auto, "config.pbtxt");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("kind: KIND_CPU", "kind: KIND_AUTO", StringComparison.Ordinal));
         Server = await ServerHost.StartAsync(_repository.Path);
     }
 

@@ -3,7 +3,7 @@ namespace Inference.Server.Backends.OnnxRuntime;
 /// <summary>
 /// Gathers the requests' bytes of one input into a contiguous host buffer (the pinned staging buffer of a GPU
 /// instance), in order. A large batch (a batch of 256 ResNet-50 images is 154 MB of FP32) is copied by several
-/// threads at once (<see cref="GatherThreads"/>, not the thread pool), in pieces of at most <see cref="PieceBytes"/>, and handed over in a few segments, so that the
+/// threads at once, in pieces of at most <see cref="PieceBytes"/>, and handed over in a few segments, so that the
 /// caller can start each segment's copy to the device while the next segment is still being gathered. A small batch
 /// is copied on the calling thread. The piece list is kept between batches: no allocation in steady state beyond
 /// the parallel loop's own bookkeeping. Not thread-safe: owned by one instance.
@@ -28,11 +28,7 @@ internal sealed unsafe class BatchGatherer
     /// <param name="maxDegreeOfParallelism">Threads a parallel gather may use (default: the processor count).</param>
     public BatchGatherer(int maxDegreeOfParallelism = 0)
     {
-        _parallel = new ParallelOptions
-        {
-            MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount,
-            TaskScheduler = GatherThreads.Shared,
-        };
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount };
         _copyPiece = CopyPiece;
     }
 
