@@ -21,19 +21,28 @@ for m in $MODELS; do
   cp "$C/e2e_$m.pbtxt" "$H/repo/$m/config.pbtxt"
 done
 t=$(date +%s)
-"$APP/Inference.Server" --model-repository="$H/repo" --http-port=18000 --grpc-port=18001 --http-address=127.0.0.1 \
+${SERVER_CPUS:+taskset -c $SERVER_CPUS} "$APP/Inference.Server" --model-repository="$H/repo" --http-port=18000 --grpc-port=18001 --http-address=127.0.0.1 \
   --Logging:LogLevel:Default=Warning > "$OUT/server.log" 2>&1 &
 SP=$!
 for _ in $(seq 1 900); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:18000/v2/models/${MODELS%% *}/config" > "$OUT/e2e-config.json" || { echo "server not ready"; tail -20 "$OUT/server.log"; kill $SP; exit 1; }
 echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N GPU instances each, graphs captured)"
 R="$OUT/e2e.csv"
-lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]
+cpu_s() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]; CLIENT_CPUS pins LoadTest; CPU seconds of server and client go to cpu.csv
   echo "# model=$1" >> "$R"
-  timeout 30 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc -m "$1" --batch "$2" --concurrency "$3" \
-    --duration ${DUR:-5} --warmup ${WARM:-2} --channels "${4:-8}" -q 2>>"$OUT/loadtest.log" | tee -a "$R"; }
+  local s0; s0=$(cpu_s $SP)
+  local TIMEFORMAT="%U %S"
+  local c; c=$( { time ${CLIENT_CPUS:+taskset -c $CLIENT_CPUS} timeout 30 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc \
+    -m "$1" --batch "$2" --concurrency "$3" --duration ${DUR:-5} --warmup ${WARM:-2} --channels "${4:-8}" -q \
+    2>>"$OUT/loadtest.log" >> "$R"; } 2>&1 )
+  echo "$1,$2,$3,${CLIENT_CPUS:-all},$(awk -v a="$s0" -v b="$(cpu_s $SP)" 'BEGIN { printf "%.1f", b - a }'),$(echo $c | awk '{ printf "%.1f", $1 + $2 }')" >> "$OUT/cpu.csv"
+  tail -1 "$R"; }
+echo "model,batch,concurrency,client_cpus,server_cpu_s,client_cpu_s" > "$OUT/cpu.csv"
+if [ -n "${LEVELS:-}" ]; then eval "$LEVELS"; else
 for m in $MODELS; do lt $m 1 1 1; done
 for m in $MODELS; do lt $m 1 256 16; lt $m 8 64 16; lt $m 32 16 16; done
+fi
 curl -sf http://127.0.0.1:18000/v2/models/stats > "$OUT/e2e-stats.json"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$OUT/e2e-stats.json" 2>/dev/null
 kill $SP; wait $SP 2>/dev/null
