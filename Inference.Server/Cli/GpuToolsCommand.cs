@@ -14,8 +14,8 @@ namespace Inference.Server.Cli;
 /// <see cref="OnnxRuntimeBackend.CreateInstance"/> and <see cref="IModelInstance.Execute"/> the scheduler uses, with
 /// host requests in and host responses out, so the GPU copies are included), for a model and a config.pbtxt, at
 /// several batch sizes, with N instances on one GPU running concurrently. Prints CSV:
-/// <c>label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms</c> (the last two: mean gather + copy-in,
-/// and run + copy-out, per execution). <c>--split R</c> sends each batch as requests of R rows (the gather of many
+/// <c>label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms,cpu_cores</c> (mean gather + copy-in, and
+/// run + copy-out, per execution; the process's CPU time over the wall time of the batch size's runs). <c>--split R</c> sends each batch as requests of R rows (the gather of many
 /// small requests, as the dynamic batcher forms them). <c>--resident</c> measures the device-resident engine instead:
 /// the same instance and bindings (and CUDA graphs) on inputs already on the GPU, no copies, as a bare ONNX Runtime
 /// loop or PyTorch with device tensors measures. <c>--verify</c> first compares the GPU outputs with a CPU instance's
@@ -87,7 +87,7 @@ public static class GpuToolsCommand
             }
             if (header)
             {
-                Console.WriteLine("label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms");
+                Console.WriteLine("label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms,cpu_cores");
             }
             foreach (var batch in batches)
             {
@@ -154,6 +154,7 @@ public static class GpuToolsCommand
             spans[i] = Stopwatch.GetElapsedTime(begin).TotalSeconds;
         }
         var wall = Stopwatch.StartNew();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         if (mode.SameThread && instances.Count == 1)
         {
             Body(instances[0], 0);
@@ -165,13 +166,14 @@ public static class GpuToolsCommand
             threads.ForEach(t => t.Join());
         }
         var elapsed = wall.Elapsed.TotalSeconds;
+        var cores = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds / Math.Max(elapsed, 1e-9);
         var all = latencies.SelectMany(l => l).Order().ToArray();
         var measuredSeconds = spans.Max();
         var executions = Math.Max(all.Length, 1);
         var inputMs = timings.Sum(t => t.ComputeInputNs) / 1e6 / executions;
         var inferMs = timings.Sum(t => t.ComputeInferNs) / 1e6 / executions;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{label},{batch},{instances.Count},{images.Sum() / Math.Max(measuredSeconds, 1e-9):F0},{Percentile(all, 0.5):F3},{Percentile(all, 0.99):F3},{inputMs:F3},{inferMs:F3}"));
+            $"{label},{batch},{instances.Count},{images.Sum() / Math.Max(measuredSeconds, 1e-9):F0},{Percentile(all, 0.5):F3},{Percentile(all, 0.99):F3},{inputMs:F3},{inferMs:F3},{cores:F2}"));
         Console.Error.WriteLine($"#   batch {batch}: {all.Length} executions in {elapsed:F1} s{(mode.Resident ? " (device-resident)" : "")}");
         foreach (var r in requests.SelectMany(r => r))
         {

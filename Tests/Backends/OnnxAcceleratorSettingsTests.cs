@@ -175,6 +175,18 @@ public sealed class OnnxAcceleratorSettingsTests
     }
 
     [Theory]
+    [InlineData("", GpuSync.Spin)]
+    [InlineData("parameters { key: \"gpu_sync\" value: { string_value: \"spin\" } }", GpuSync.Spin)]
+    [InlineData("parameters { key: \"gpu_sync\" value: { string_value: \"blocking\" } }", GpuSync.Blocking)]
+    public void FromConfig_GpuSync_SpinsByDefault(string parameters, GpuSync expected) =>
+        Assert.Equal(expected, Read(parameters).Sync);
+
+    [Fact]
+    public void FromConfig_UnknownGpuSync_IsAnErrorNamingTheValues() =>
+        Assert.Contains("parameter 'gpu_sync' must be 'spin' or 'blocking', got 'yield'",
+            Fail("parameters { key: \"gpu_sync\" value: { string_value: \"yield\" } }").Message, StringComparison.Ordinal);
+
+    [Theory]
     [InlineData("parameters { key: \"fuse_conv_bias\" value: \"1\" }", true)]
     [InlineData("parameters { key: \"fuse_conv_bias\" value: \"0\" }", false)]
     [InlineData("parameters { key: \"prefer_nhwc\" value: \"1\" }", false)]

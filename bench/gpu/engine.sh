@@ -21,8 +21,11 @@ cfg sweep  "optimization { $F cuda { graphs: true } }"
 cfg inst128 "optimization { $F cuda { graphs: true graph_spec [ { batch_size: 128 } ] } }"
 U8=1 cfg u8_graphs "optimization { $F $G }"
 U8=1 cfg u8_inst128 "optimization { $F cuda { graphs: true graph_spec [ { batch_size: 128 } ] } }"
+BLOCK='parameters { key: "gpu_sync" value: { string_value: "blocking" } }'
+U8=1 cfg u8_graphs_block "optimization { $F $G }" "$BLOCK"
+U8=1 cfg u8_inst128_block "optimization { $F cuda { graphs: true graph_spec [ { batch_size: 128 } ] } }" "$BLOCK"
 
-R="$OUT/engine.csv"; [ -f "$R" ] || echo "label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms" > "$R"
+R="$OUT/engine.csv"; [ -f "$R" ] || echo "label,batch,instances,images_per_s,p50_ms,p99_ms,input_ms,infer_ms,cpu_cores" > "$R"
 skip() { [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $1 "* ]] && return 0
   [ -n "${FROM:-}" ] && [ "$1" != "$FROM" ] && [ -z "${STARTED:-}" ] && return 0; STARTED=1; return 1; }
 gb() { # gb LABEL MODEL CONFIG BATCHES [INSTANCES] [extra...]
@@ -38,6 +41,8 @@ gb u8_graphs             tv_u8 u8_graphs 1,256 1 --verify
 gb u8_graphs_resident    tv_u8 u8_graphs 1,256 1 --resident
 for n in 1 2 4; do gb fp16_instances_$n tv_fp16c inst128 128 $n; done
 for n in 1 2 4; do gb u8_instances_$n tv_u8 u8_inst128 128 $n; done
+gb u8_graphs_blocking    tv_u8 u8_graphs_block 1,256
+for n in 2 4; do gb u8_instances_${n}_blocking tv_u8 u8_inst128_block 128 $n; done
 gb fp16_split1           tv_fp16c graphs 256 1 --split 1
 gb torchhalf_graphs_resident tv_fp16 graphs 1,256 1 --resident
 gb fp16_fuse_stream      tv_fp16c fuse 1,256

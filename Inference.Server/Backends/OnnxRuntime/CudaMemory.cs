@@ -20,11 +20,31 @@ internal sealed class CudaStream : IDisposable
         return new CudaStream(handle, deviceId);
     }
 
-    /// <summary>Blocks until all work queued on the stream is done.</summary>
+    private nint _blockingEvent;
+
+    /// <summary>Blocks until all work queued on the stream is done (spinning, under CUDA's default schedule).</summary>
     public void Synchronize() => CudaRuntime.Check(CudaRuntime.StreamSynchronize(Handle), "cudaStreamSynchronize");
+
+    /// <summary>Blocks until all work queued on the stream is done, sleeping: records an event made with
+    /// <c>cudaEventBlockingSync</c> (created on first use) and waits for it.</summary>
+    public void SynchronizeBlocking()
+    {
+        if (_blockingEvent == 0)
+        {
+            CudaRuntime.Check(CudaRuntime.EventCreateWithFlags(out _blockingEvent, CudaRuntime.EventBlockingSync | CudaRuntime.EventDisableTiming),
+                "cudaEventCreateWithFlags");
+        }
+        CudaRuntime.Check(CudaRuntime.EventRecord(_blockingEvent, Handle), "cudaEventRecord");
+        CudaRuntime.Check(CudaRuntime.EventSynchronize(_blockingEvent), "cudaEventSynchronize");
+    }
 
     public void Dispose()
     {
+        if (_blockingEvent != 0)
+        {
+            CudaRuntime.EventDestroy(_blockingEvent);
+            _blockingEvent = 0;
+        }
         if (Handle != 0)
         {
             CudaRuntime.StreamDestroy(Handle);

@@ -15,6 +15,8 @@ internal static partial class CudaRuntime
     public const int MemcpyHostToDevice = 1;
     public const int MemcpyDeviceToHost = 2;
     public const uint StreamNonBlocking = 1;
+    public const uint EventBlockingSync = 1;
+    public const uint EventDisableTiming = 2;
 
     [LibraryImport(LibraryName, EntryPoint = "cudaGetDeviceCount")]
     public static partial int GetDeviceCount(out int count);
@@ -45,6 +47,18 @@ internal static partial class CudaRuntime
 
     [LibraryImport(LibraryName, EntryPoint = "cudaMemcpyAsync")]
     public static partial int MemcpyAsync(nint destination, nint source, nuint bytes, int kind, nint stream);
+
+    [LibraryImport(LibraryName, EntryPoint = "cudaEventCreateWithFlags")]
+    public static partial int EventCreateWithFlags(out nint cudaEvent, uint flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "cudaEventRecord")]
+    public static partial int EventRecord(nint cudaEvent, nint stream);
+
+    [LibraryImport(LibraryName, EntryPoint = "cudaEventSynchronize")]
+    public static partial int EventSynchronize(nint cudaEvent);
+
+    [LibraryImport(LibraryName, EntryPoint = "cudaEventDestroy")]
+    public static partial int EventDestroy(nint cudaEvent);
 
     [LibraryImport(LibraryName, EntryPoint = "cudaGetErrorString")]
     private static partial nint GetErrorString(int error);

@@ -31,6 +31,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private readonly InferenceSession _session;
     private readonly CudaStream _stream;
     private readonly bool _ortCopies;
+
     private readonly int _maxBatchSize;
     private readonly Tensor[] _inputs;
     private readonly Tensor[] _outputs;
@@ -84,6 +85,9 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         }
     }
 
+    /// <summary>Wait for the stream sleeping (<see cref="GpuSync.Blocking"/>) instead of spinning.</summary>
+    private bool BlockingSync { get; init; }
+
     /// <summary>The captured sizes and padding policy; null without CUDA graphs.</summary>
     public CudaGraphPlan? Graphs { get; }
 
@@ -105,6 +109,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             return null;
         }
         var ortCopies = accelerators.IoCopy == GpuIoCopy.Ort;
+        var blockingSync = accelerators.Sync == GpuSync.Blocking;
         CudaGraphPlan? graphs = accelerators.CudaGraphs
             ? new CudaGraphPlan(accelerators.GraphBatchSizes.Count > 0 ? accelerators.GraphBatchSizes : CudaGraphPlan.DefaultSizes(maxBatchSize), maxBatchSize)
             : null;
@@ -136,7 +141,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
                     graphSessions[size] = graphSession;
                 }
             }
-            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs, graphSessions);
+            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs, graphSessions) { BlockingSync = blockingSync };
         }
         catch
         {
@@ -204,12 +209,24 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
             var (executionRows, useGraph) = Graphs?.Choose(rows) ?? (rows, false);
             Execute(executionRows, useGraph);
-            _stream.Synchronize();
+            WaitForStream();
             return executionRows;
         }
         finally
         {
             CaptureLock.ExitReadLock();
+        }
+    }
+
+    private void WaitForStream()
+    {
+        if (BlockingSync)
+        {
+            _stream.SynchronizeBlocking();
+        }
+        else
+        {
+            _stream.Synchronize();
         }
     }
 
@@ -350,7 +367,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             CudaRuntime.Check(CudaRuntime.MemcpyAsync(output.Host.Pointer, output.Device!.Pointer, (nuint)(rows * output.RowBytes),
                 CudaRuntime.MemcpyDeviceToHost, _stream.Handle), "cudaMemcpyAsync(device to host)");
         }
-        _stream.Synchronize();
+        WaitForStream();
     }
 
     private Binding CreateBinding(InferenceSession session, int rows)

@@ -5,6 +5,15 @@ using ModelConfig = Inference.Server.Protos.ModelConfig;
 namespace Inference.Server.Backends.OnnxRuntime;
 
 /// <summary>How a GPU instance moves a batch between host and device (model parameter <c>gpu_io_copy</c>).</summary>
+public enum GpuSync
+{
+    /// <summary>Default: <c>cudaStreamSynchronize</c>, which spins a core while the GPU runs (CUDA's default schedule).</summary>
+    Spin,
+
+    /// <summary>An event created with <c>cudaEventBlockingSync</c>: the instance's thread sleeps until the GPU is done.</summary>
+    Blocking,
+}
+
 public enum GpuIoCopy
 {
     /// <summary>Default: one <c>cudaMemcpyAsync</c> in and one out per batch on the instance's CUDA stream, which
@@ -28,7 +37,8 @@ public enum GpuIoCopy
 /// <c>fuse_conv_bias</c>, <c>enable_cuda_graph</c>).</item>
 /// <item>Triton's older model <c>parameters</c> for the CUDA provider: <c>cudnn_conv_algo_search</c> (0/1/2),
 /// <c>gpu_mem_limit</c>, <c>arena_extend_strategy</c> (0/1), <c>do_copy_in_default_stream</c>; and ours:
-/// <c>gpu_io_copy</c> (<c>stream</c> or <c>ort</c>, see <see cref="GpuIoCopy"/>).</item>
+/// <c>gpu_io_copy</c> (<c>stream</c> or <c>ort</c>, see <see cref="GpuIoCopy"/>) and <c>gpu_sync</c> (<c>spin</c> or
+/// <c>blocking</c>, see <see cref="GpuSync"/>).</item>
 /// <item><c>optimization.cuda.graphs: true</c> enables CUDA graphs like <c>enable_cuda_graph: 1</c>;
 /// <c>optimization.cuda.graph_spec { batch_size: N }</c> lists the batch sizes to capture.</item>
 /// <item><c>cpu_execution_accelerator</c>: Triton knows only <c>openvino</c>, which this build lacks (an error).</item>
@@ -38,6 +48,7 @@ public enum GpuIoCopy
 public sealed class OnnxAcceleratorSettings
 {
     public const string GpuIoCopyKey = "gpu_io_copy";
+    public const string GpuSyncKey = "gpu_sync";
 
     private static readonly FrozenSet<string> CudaBoolOptions = new[]
     {
@@ -104,8 +115,9 @@ public sealed class OnnxAcceleratorSettings
     }
 
     private OnnxAcceleratorSettings(
-        FrozenDictionary<string, string> cuda, FrozenDictionary<string, string>? tensorRt, int[] graphBatchSizes, GpuIoCopy copy)
+        FrozenDictionary<string, string> cuda, FrozenDictionary<string, string>? tensorRt, int[] graphBatchSizes, GpuIoCopy copy, GpuSync sync)
     {
+        Sync = sync;
         CudaOptions = cuda;
         TensorRtOptionsOrNull = tensorRt;
         GraphBatchSizes = graphBatchSizes;
@@ -113,7 +125,7 @@ public sealed class OnnxAcceleratorSettings
     }
 
     /// <summary>Nothing configured: the CUDA provider's defaults, no TensorRT, no CUDA graphs.</summary>
-    public static OnnxAcceleratorSettings None { get; } = new(FrozenDictionary<string, string>.Empty, null, [], GpuIoCopy.Stream);
+    public static OnnxAcceleratorSettings None { get; } = new(FrozenDictionary<string, string>.Empty, null, [], GpuIoCopy.Stream, GpuSync.Spin);
 
     /// <summary>CUDA provider options by ONNX Runtime's names, values normalised (booleans as "0"/"1").</summary>
     public IReadOnlyDictionary<string, string> CudaOptions { get; }
@@ -137,6 +149,9 @@ public sealed class OnnxAcceleratorSettings
     public IReadOnlyList<int> GraphBatchSizes { get; }
 
     public GpuIoCopy IoCopy { get; }
+
+    /// <summary>How an instance waits for its stream at the end of a batch.</summary>
+    public GpuSync Sync { get; }
 
     /// <summary>Reads and checks the config; an <see cref="ErrorCode.InvalidArgument"/> error names the bad key or value,
     /// <see cref="ErrorCode.Unsupported"/> an accelerator this build lacks.</summary>
@@ -165,6 +180,18 @@ public sealed class OnnxAcceleratorSettings
                 case "ort": copy = GpuIoCopy.Ort; break;
                 default:
                     return Invalid($"parameter '{GpuIoCopyKey}' must be 'stream' or 'ort', got '{copyParameter.StringValue}'");
+            }
+        }
+
+        var sync = GpuSync.Spin;
+        if (config.Parameters.TryGetValue(GpuSyncKey, out var syncParameter))
+        {
+            switch (syncParameter.StringValue.Trim())
+            {
+                case "spin": sync = GpuSync.Spin; break;
+                case "blocking": sync = GpuSync.Blocking; break;
+                default:
+                    return Invalid($"parameter '{GpuSyncKey}' must be 'spin' or 'blocking', got '{syncParameter.StringValue}'");
             }
         }
 
@@ -252,12 +279,12 @@ public sealed class OnnxAcceleratorSettings
             return Invalid("enable_cuda_graph is a CUDA provider option; with TensorRT use its trt_cuda_graph_enable parameter");
         }
 
-        if (cuda.Count == 0 && tensorRt is null && copy == GpuIoCopy.Stream)
+        if (cuda.Count == 0 && tensorRt is null && copy == GpuIoCopy.Stream && sync == GpuSync.Spin)
         {
             return None;
         }
         return new OnnxAcceleratorSettings(cuda.ToFrozenDictionary(StringComparer.Ordinal),
-            tensorRt?.ToFrozenDictionary(StringComparer.Ordinal), [.. graphSizes], copy);
+            tensorRt?.ToFrozenDictionary(StringComparer.Ordinal), [.. graphSizes], copy, sync);
     }
 
     private static InferenceError? AddCudaOption(Dictionary<string, string> cuda, string key, string value, string where)
