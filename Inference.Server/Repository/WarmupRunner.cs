@@ -12,19 +12,6 @@ namespace Inference.Server.Repository;
 /// </summary>
 public static class WarmupRunner
 {
-    /// <summary>Runs every sample on every instance, on the calling thread.</summary>
-    public static InferenceError? Run(ModelConfig config, IReadOnlyList<IModelInstance> instances, string? modelFolder = null)
-    {
-        foreach (var instance in instances)
-        {
-            if (RunOn(config, instance, modelFolder) is { } error)
-            {
-                return error;
-            }
-        }
-        return null;
-    }
-
     /// <summary>Runs every sample on <paramref name="instance"/>, on the calling thread (the model loader runs it on
     /// the instance's own scheduler thread, where its CUDA graphs live).</summary>
     public static InferenceError? RunOn(ModelConfig config, IModelInstance instance, string? modelFolder = null)
