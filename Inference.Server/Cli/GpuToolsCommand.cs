@@ -116,9 +116,9 @@ public static class GpuToolsCommand
         {
             var responses = new InferenceResponse[requests[i].Length];
             var warm = new ExecutionTimings();
-            void Once(ref ExecutionTimings t)
+            void Once(ref ExecutionTimings t, bool resident)
             {
-                if (mode.Resident)
+                if (resident)
                 {
                     ((OnnxRuntimeInstance)instance).ExecuteResident(batch);
                     return;
@@ -132,14 +132,10 @@ public static class GpuToolsCommand
             Console.Error.WriteLine($"#   thread {Environment.CurrentManagedThreadId}: preparing {instance.Name}");
             instance.PrepareOnExecutingThread();
             Console.Error.WriteLine($"#   thread {Environment.CurrentManagedThreadId}: prepared; first execution");
-            instance.Execute(requests[i], responses, ref warm); // Real inputs on the device for the resident runs too.
-            foreach (var r in responses)
-            {
-                r.Dispose();
-            }
+            Once(ref warm, resident: false); // Real inputs on the device for the resident runs too.
             for (var w = 0; w < 5; w++)
             {
-                Once(ref warm);
+                Once(ref warm, mode.Resident);
             }
             start.SignalAndWait();
             var begin = Stopwatch.GetTimestamp();
@@ -147,7 +143,7 @@ public static class GpuToolsCommand
             while (Stopwatch.GetTimestamp() < end)
             {
                 var t0 = Stopwatch.GetTimestamp();
-                Once(ref timings[i]);
+                Once(ref timings[i], mode.Resident);
                 latencies[i].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 images[i] += batch;
             }

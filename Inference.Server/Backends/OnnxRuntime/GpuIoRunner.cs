@@ -31,7 +31,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private readonly InferenceSession _session;
     private readonly CudaStream _stream;
     private readonly bool _ortCopies;
-
+    private readonly bool _blockingSync;
     private readonly int _maxBatchSize;
     private readonly Tensor[] _inputs;
     private readonly Tensor[] _outputs;
@@ -53,12 +53,13 @@ internal sealed unsafe class GpuIoRunner : IDisposable
 
     private GpuIoRunner(
         InferenceSession session, CudaStream stream, bool ortCopies, int maxBatchSize, Tensor[] inputs, Tensor[] outputs, CudaGraphPlan? graphs,
-        Dictionary<int, InferenceSession> graphSessions)
+        Dictionary<int, InferenceSession> graphSessions, bool blockingSync)
     {
         _session = session;
         _graphSessions = graphSessions;
         _stream = stream;
         _ortCopies = ortCopies;
+        _blockingSync = blockingSync;
         _maxBatchSize = maxBatchSize;
         _inputs = inputs;
         _outputs = outputs;
@@ -85,9 +86,6 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         }
     }
 
-    /// <summary>Wait for the stream sleeping (<see cref="GpuSync.Blocking"/>) instead of spinning.</summary>
-    private bool BlockingSync { get; init; }
-
     /// <summary>The captured sizes and padding policy; null without CUDA graphs.</summary>
     public CudaGraphPlan? Graphs { get; }
 
@@ -109,7 +107,6 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             return null;
         }
         var ortCopies = accelerators.IoCopy == GpuIoCopy.Ort;
-        var blockingSync = accelerators.Sync == GpuSync.Blocking;
         CudaGraphPlan? graphs = accelerators.CudaGraphs
             ? new CudaGraphPlan(accelerators.GraphBatchSizes.Count > 0 ? accelerators.GraphBatchSizes : CudaGraphPlan.DefaultSizes(maxBatchSize), maxBatchSize)
             : null;
@@ -141,7 +138,8 @@ internal sealed unsafe class GpuIoRunner : IDisposable
                     graphSessions[size] = graphSession;
                 }
             }
-            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs, graphSessions) { BlockingSync = blockingSync };
+            return new GpuIoRunner(session, stream, ortCopies, maxBatchSize, inputs, outputs, graphs, graphSessions,
+                blockingSync: accelerators.Sync == GpuSync.Blocking);
         }
         catch
         {
@@ -218,9 +216,10 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         }
     }
 
+    /// <summary>Waits for the stream: sleeping with <see cref="GpuSync.Blocking"/>, else spinning.</summary>
     private void WaitForStream()
     {
-        if (BlockingSync)
+        if (_blockingSync)
         {
             _stream.SynchronizeBlocking();
         }
@@ -242,7 +241,10 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         var t0 = Stopwatch.GetTimestamp();
         CudaRuntime.Check(CudaRuntime.SetDevice(_stream.DeviceId), "cudaSetDevice");
         var (executionRows, useGraph) = Graphs?.Choose(rows) ?? (rows, false);
-        GpuTrace.Write($"run: {rows} rows as {executionRows} graph={useGraph}");
+        if (GpuTrace.Enabled)
+        {
+            GpuTrace.Write($"run: {rows} rows as {executionRows} graph={useGraph}");
+        }
         for (var k = 0; k < _inputs.Length; k++)
         {
             var input = _inputs[k];
