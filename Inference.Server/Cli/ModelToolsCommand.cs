@@ -12,7 +12,7 @@ namespace Inference.Server.Cli;
 /// </summary>
 public static class ModelToolsCommand
 {
-    private static readonly HashSet<string> Verbs = ["build-resnet50", "default-repository", "write-identity", "write-tiny", "convert", "quantize", "preprocess", "bench-model", "tools"];
+    private static readonly HashSet<string> Verbs = ["build-resnet50", "default-repository", "write-identity", "write-tiny", "write-image-sink", "convert", "quantize", "preprocess", "bench-model", "tools"];
 
     public static bool IsToolVerb(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -63,6 +63,19 @@ public static class ModelToolsCommand
             return 0;
         });
         root.Subcommands.Add(identity);
+
+        var sinkName = new Option<string>("--name") { DefaultValueFactory = _ => "image_sink" };
+        var sinkBatch = new Option<int>("--max-batch-size") { DefaultValueFactory = _ => 256 };
+        var sink = new Command("write-image-sink",
+            "Write a model with ResNet-50's UINT8 wire shape that costs almost nothing (the server's own ceiling) and its config")
+            { repository, sinkName, sinkBatch, instances };
+        sink.SetAction(parse =>
+        {
+            Console.WriteLine(ImageSinkModelBuilder.Write(parse.GetValue(repository)!, parse.GetValue(sinkName)!,
+                maxBatchSize: parse.GetValue(sinkBatch), instances: parse.GetValue(instances)));
+            return 0;
+        });
+        root.Subcommands.Add(sink);
 
         var tinyName = new Option<string>("--name") { DefaultValueFactory = _ => "resnet_tiny" };
         var tiny = new Command("write-tiny", "Write the small ResNet variant (same ops, few channels) and its config into a repository") { repository, tinyName };
