@@ -1,4 +1,5 @@
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.HealthCheck;
 using Inference.Server.Protocol.Grpc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,6 +25,9 @@ public static class KServeProtocolServiceCollectionExtensions
             grpc.MaxSendMessageSize = kserve.Value.MaxMessageBytes;
         });
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<KServeGrpcService>();
+        services.TryAddSingleton<KServeGrpcRoutes>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<KServeGrpcRoutes>, KServeGrpcMethodProvider>());
         services.TryAddSingleton<HealthServiceImpl>();
         services.TryAddSingleton<ReadinessHealthService>();
         services.AddHostedService<HealthRefreshService>();

@@ -117,6 +117,24 @@ public class GrpcEndToEndTests(ProtocolHostFixture fixture) : IClassFixture<Prot
         await AssertStatusAsync(StatusCode.InvalidArgument, "use raw_input_contents", fp16Typed);
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x3A, 0x05, 1, 2 }, "runs past the end of the message")]
+    [InlineData(new byte[] { 0x0A, 0x02, (byte)'i', 0xFF }, "malformed ModelInferRequest")]
+    [InlineData(new byte[] { 0x0B }, "unsupported wire type 3")]
+    [InlineData(new byte[] { 0x08, 0x80 }, "truncated varint")]
+    public async Task ModelInfer_MalformedProtobuf_IsInvalidArgumentAndTheServerGoesOn(byte[] payload, string message)
+    {
+        var raw = new Method<byte[], byte[]>(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer",
+            Marshallers.Create((byte[] b) => b, b => b), Marshallers.Create((byte[] b) => b, b => b));
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await fixture.Host.Channel.CreateCallInvoker().AsyncUnaryCall(raw, null, new CallOptions(cancellationToken: Ct), payload));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains(message, e.Status.Detail);
+
+        var reply = await Client.ModelInferAsync(Request("FP32", [1], 2f), cancellationToken: Ct);
+        Assert.Equal("OUTPUT0", reply.Outputs[0].Name);
+    }
+
     [Fact]
     public async Task ModelStreamInfer_AnswersEveryRequestWithResponseOrErrorMessage()
     {

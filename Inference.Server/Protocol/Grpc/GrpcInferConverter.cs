@@ -5,30 +5,29 @@ using Inference.Server.Protos;
 namespace Inference.Server.Protocol.Grpc;
 
 /// <summary>
-/// Converts ModelInferRequest to <see cref="InferenceRequest"/> and <see cref="InferenceResponse"/> to
-/// ModelInferResponse. <c>raw_input_contents</c> are wrapped without copying (<see cref="ByteString.Memory"/>;
-/// the tensor owner is null): ByteStrings are immutable managed memory, so the data stays valid for as long as
-/// anything references it, even past the call. Typed <c>contents</c> are copied once into a
-/// <see cref="PooledBuffer"/>. Responses always use <c>raw_output_contents</c> (as Triton); each output is copied
-/// once into a ByteString because the message is serialized after the response's pooled buffers are returned.
-/// Stateless; thread-safe.
+/// Converts a received ModelInferRequest (<see cref="PooledInferRequest"/>) to <see cref="InferenceRequest"/> and
+/// <see cref="InferenceResponse"/> to ModelInferResponse. Each raw input's pooled buffer becomes its tensor's owner
+/// (no copy); typed <c>contents</c> are copied once into a <see cref="PooledBuffer"/>. Responses always use
+/// <c>raw_output_contents</c> (as Triton), wrapping the response's buffers without copying: the caller keeps the
+/// response alive until the message is serialized. Stateless; thread-safe.
 /// </summary>
 public static class GrpcInferConverter
 {
     public const string ClassificationParameter = "classification";
 
-    public static Result<InferenceRequest> ToRequest(ModelInferRequest message, CancellationToken cancellationToken, long receivedTimestamp)
+    public static Result<InferenceRequest> ToRequest(PooledInferRequest received, CancellationToken cancellationToken, long receivedTimestamp)
     {
+        var message = received.Message;
         var version = VersionParser.Parse(message.ModelVersion);
         if (!version.IsSuccess)
         {
             return version.Error!;
         }
-        var raw = message.RawInputContents;
-        if (raw.Count > 0 && raw.Count != message.Inputs.Count)
+        var rawCount = received.RawCount;
+        if (rawCount > 0 && rawCount != message.Inputs.Count)
         {
             return ProtocolErrors.Invalid(
-                $"expected {message.Inputs.Count} raw_input_contents (one per input), got {raw.Count}");
+                $"expected {message.Inputs.Count} raw_input_contents (one per input), got {rawCount}");
         }
         uint priority = 0;
         ulong timeout = 0;
@@ -76,7 +75,7 @@ public static class GrpcInferConverter
         };
         for (var i = 0; i < message.Inputs.Count; i++)
         {
-            var tensor = ToTensor(message.Inputs[i], raw.Count > 0 ? raw[i] : null);
+            var tensor = ToTensor(message.Inputs[i], received, rawCount > 0 ? i : -1);
             if (!tensor.IsSuccess)
             {
                 request.Dispose();
@@ -112,6 +111,8 @@ public static class GrpcInferConverter
         return request;
     }
 
+    /// <summary>The reply; it references <paramref name="response"/>'s buffers, so dispose the response only after
+    /// the reply is written.</summary>
     public static ModelInferResponse ToMessage(InferenceResponse response)
     {
         var message = new ModelInferResponse
@@ -125,12 +126,13 @@ public static class GrpcInferConverter
             var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = output.DataType.ToWireName() };
             tensor.Shape.Add(output.Shape);
             message.Outputs.Add(tensor);
-            message.RawOutputContents.Add(ByteString.CopyFrom(output.Data.Span));
+            message.RawOutputContents.Add(UnsafeByteOperations.UnsafeWrap(output.Data));
         }
         return message;
     }
 
-    private static Result<InferTensor> ToTensor(ModelInferRequest.Types.InferInputTensor input, ByteString? raw)
+    /// <param name="rawIndex">The raw input to use, or -1 when the request has no raw_input_contents.</param>
+    private static Result<InferTensor> ToTensor(ModelInferRequest.Types.InferInputTensor input, PooledInferRequest received, int rawIndex)
     {
         if (!DataTypes.TryParseWireName(input.Datatype, out var type))
         {
@@ -146,14 +148,19 @@ public static class GrpcInferConverter
         {
             return count.Error!;
         }
-        if (raw is not null)
+        if (rawIndex >= 0)
         {
             if (input.Contents is not null)
             {
                 return ProtocolErrors.Invalid($"input '{input.Name}' sets both 'contents' and raw_input_contents");
             }
-            var error = TensorWireChecks.CheckRawSize(input.Name, type, count.Value, raw.Span);
-            return error is null ? new InferTensor(input.Name, type, shape, raw.Memory) : error;
+            var error = TensorWireChecks.CheckRawSize(input.Name, type, count.Value, received.Raw(rawIndex).Span);
+            if (error is not null)
+            {
+                return error;
+            }
+            var raw = received.TakeRaw(rawIndex);
+            return new InferTensor(input.Name, type, shape, raw.Memory, raw);
         }
         if (input.Contents is null)
         {

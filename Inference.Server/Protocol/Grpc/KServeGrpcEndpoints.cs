@@ -5,7 +5,7 @@ public static class KServeGrpcEndpoints
 {
     public static IEndpointRouteBuilder MapKServeGrpc(this IEndpointRouteBuilder app)
     {
-        app.MapGrpcService<KServeGrpcService>();
+        app.MapGrpcService<KServeGrpcRoutes>();
         app.MapGrpcService<ReadinessHealthService>();
         return app;
     }

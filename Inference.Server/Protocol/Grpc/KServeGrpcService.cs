@@ -5,7 +5,8 @@ using Inference.Server.Protos;
 namespace Inference.Server.Protocol.Grpc;
 
 /// <summary>
-/// Triton's GRPCInferenceService over <see cref="IInferenceServer"/>: translation only. Expected failures become
+/// Triton's GRPCInferenceService over <see cref="IInferenceServer"/>: translation only. ModelInfer and
+/// ModelStreamInfer take <see cref="PooledInferRequest"/> (see <see cref="KServeGrpcMethodProvider"/>). Expected failures become
 /// <see cref="RpcException"/> with the status code of <see cref="ProtocolErrors.ToGrpcStatusCode"/>; on the
 /// stream they become <c>error_message</c> replies and the stream goes on. Shared memory, trace and log
 /// settings answer UNIMPLEMENTED.
@@ -45,18 +46,25 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         return Task.FromResult(reply);
     }
 
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    /// <summary>ModelInfer, bound by <see cref="KServeGrpcMethodProvider"/> with <see cref="InferRequestMarshaller"/>.
+    /// The reply wraps the response's buffers, which are released when the call ends.</summary>
+    public async Task<ModelInferResponse> ModelInfer(PooledInferRequest request, ServerCallContext context)
     {
-        var result = await InferAsync(request, context.CancellationToken);
-        if (result.Error is not null)
+        using (request)
         {
-            throw ProtocolErrors.ToRpcException(result.Error);
+            var (response, error) = await InferAsync(request, context.CancellationToken);
+            if (error is not null)
+            {
+                throw ProtocolErrors.ToRpcException(error);
+            }
+            context.GetHttpContext().Response.RegisterForDispose(response!);
+            return GrpcInferConverter.ToMessage(response!);
         }
-        return result.Reply!;
     }
 
-    public override async Task ModelStreamInfer(
-        IAsyncStreamReader<ModelInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
+    /// <summary>ModelStreamInfer, bound like <see cref="ModelInfer"/>.</summary>
+    public async Task ModelStreamInfer(
+        IAsyncStreamReader<PooledInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
         // Requests run concurrently; each reply goes out as soon as it is ready, one write at a time.
         using var writeLock = new SemaphoreSlim(1, 1);
@@ -71,20 +79,29 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         }
         await Task.WhenAll(pending);
 
-        async Task RunOneAsync(ModelInferRequest request)
+        async Task RunOneAsync(PooledInferRequest request)
         {
-            var result = await InferAsync(request, context.CancellationToken);
-            var reply = result.Error is null
-                ? new ModelStreamInferResponse { InferResponse = result.Reply }
-                : new ModelStreamInferResponse { ErrorMessage = result.Error.Message };
-            await writeLock.WaitAsync(context.CancellationToken);
-            try
+            InferenceResponse? response;
+            InferenceError? error;
+            using (request)
             {
-                await responseStream.WriteAsync(reply, context.CancellationToken);
+                (response, error) = await InferAsync(request, context.CancellationToken);
             }
-            finally
+            using (response)
             {
-                writeLock.Release();
+                var reply = error is null
+                    ? new ModelStreamInferResponse { InferResponse = GrpcInferConverter.ToMessage(response!) }
+                    : new ModelStreamInferResponse { ErrorMessage = error.Message };
+                await writeLock.WaitAsync(context.CancellationToken);
+                try
+                {
+                    // The reply is serialized before WriteAsync returns: the response's buffers may go after it.
+                    await responseStream.WriteAsync(reply, context.CancellationToken);
+                }
+                finally
+                {
+                    writeLock.Release();
+                }
             }
         }
     }
@@ -160,20 +177,15 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
         throw Unimplemented("log settings");
 
-    private async Task<(ModelInferResponse? Reply, InferenceError? Error)> InferAsync(ModelInferRequest message, CancellationToken cancellationToken)
+    private async Task<(InferenceResponse? Response, InferenceError? Error)> InferAsync(PooledInferRequest received, CancellationToken cancellationToken)
     {
-        var request = GrpcInferConverter.ToRequest(message, cancellationToken, time.GetTimestamp());
+        var request = GrpcInferConverter.ToRequest(received, cancellationToken, time.GetTimestamp());
         if (!request.IsSuccess)
         {
             return (null, request.Error);
         }
         var result = await server.InferAsync(request.Value!);
-        if (!result.IsSuccess)
-        {
-            return (null, result.Error);
-        }
-        using var response = result.Response!;
-        return (GrpcInferConverter.ToMessage(response), null);
+        return result.IsSuccess ? (result.Response, null) : (null, result.Error);
     }
 
     private static long Version(string version)

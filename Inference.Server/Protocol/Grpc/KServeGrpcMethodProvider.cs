@@ -1,0 +1,55 @@
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Inference.Server.Protos;
+
+namespace Inference.Server.Protocol.Grpc;
+
+/// <summary>
+/// Binds Triton's GRPCInferenceService for <see cref="KServeGrpcRoutes"/>: every method as generated from
+/// grpc_service.proto, except that ModelInfer and ModelStreamInfer read their requests with
+/// <see cref="InferRequestMarshaller"/> (raw inputs into pooled buffers) and go to <see cref="KServeGrpcService"/>'s
+/// overloads for <see cref="PooledInferRequest"/>. Method names, paths and response encoding are unchanged.
+/// </summary>
+internal sealed class KServeGrpcMethodProvider(KServeGrpcService service) : IServiceMethodProvider<KServeGrpcRoutes>
+{
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<KServeGrpcRoutes> context) =>
+        GRPCInferenceService.BindService(new Binder(context, service), service);
+
+    private sealed class Binder(ServiceMethodProviderContext<KServeGrpcRoutes> context, KServeGrpcService service) : ServiceBinderBase
+    {
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
+        {
+            if (method.Name == nameof(KServeGrpcService.ModelInfer))
+            {
+                context.AddUnaryMethod(Pooled<ModelInferResponse>(method, method.ResponseMarshaller), [], (_, request, call) => service.ModelInfer(request, call));
+                return;
+            }
+            context.AddUnaryMethod(method, [], (_, request, call) => handler!(request, call));
+        }
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
+        {
+            if (method.Name == nameof(KServeGrpcService.ModelStreamInfer))
+            {
+                context.AddDuplexStreamingMethod(Pooled<ModelStreamInferResponse>(method, method.ResponseMarshaller), [], (_, requests, responses, call) => service.ModelStreamInfer(requests, responses, call));
+                return;
+            }
+            context.AddDuplexStreamingMethod(method, [], (_, requests, responses, call) => handler!(requests, responses, call));
+        }
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddClientStreamingMethod(method, [], (_, requests, call) => handler!(requests, call));
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddServerStreamingMethod(method, [], (_, request, responses, call) => handler!(request, responses, call));
+
+        /// <summary>The same method (type, service, name, response marshaller) reading <see cref="PooledInferRequest"/>.</summary>
+        private static Method<PooledInferRequest, TResponse> Pooled<TResponse>(IMethod method, object responseMarshaller)
+            where TResponse : class =>
+            new(method.Type, method.ServiceName, method.Name, InferRequestMarshaller.Instance, (Marshaller<TResponse>)responseMarshaller);
+    }
+}
+
+/// <summary>The type the KServe gRPC routes are mapped on (Grpc.AspNetCore maps services by type); it has no state:
+/// <see cref="KServeGrpcMethodProvider"/> binds the methods to <see cref="KServeGrpcService"/>.</summary>
+public sealed class KServeGrpcRoutes;
