@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Inference.Server.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,6 +21,8 @@ namespace Inference.Server.Scheduling;
 public sealed class DynamicBatchScheduler : IScheduler
 {
     private static readonly TimeSpan MaxTimerDue = TimeSpan.FromHours(1);
+    private static readonly TimeSpan IdleSpin = TimeSpan.FromMicroseconds(50);
+    private static readonly long IdleSpinTicks = (long)(IdleSpin.TotalSeconds * Stopwatch.Frequency);
 
     private readonly string _modelName;
     private readonly SchedulerOptions _options;
@@ -310,7 +313,10 @@ public sealed class DynamicBatchScheduler : IScheduler
                 {
                     return true;
                 }
-                Monitor.Wait(_lock);
+                if (!SpinForWorkLocked())
+                {
+                    Monitor.Wait(_lock);
+                }
                 continue;
             }
 
@@ -346,6 +352,36 @@ public sealed class DynamicBatchScheduler : IScheduler
             ArmTimerLocked(now);
             Monitor.Wait(_lock);
         }
+    }
+
+    /// <summary>
+    /// Before parking an idle instance thread, watches the queue for <see cref="IdleSpin"/> with the lock released:
+    /// a request arriving meanwhile is taken without a thread wake-up (tens of microseconds, more on a machine
+    /// whose idle cores sleep deeply), which is most of the queue time at low concurrency. Returns whether work
+    /// (or a stop) arrived; the lock is held again either way.
+    /// </summary>
+    private bool SpinForWorkLocked()
+    {
+        Monitor.Exit(_lock);
+        try
+        {
+            var deadline = Stopwatch.GetTimestamp() + IdleSpinTicks;
+            var spinner = new SpinWait();
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                if (Volatile.Read(ref _queued) > 0 || Volatile.Read(ref _stopping))
+                {
+                    return true;
+                }
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally
+        {
+            Monitor.Enter(_lock);
+        }
+        // A request enqueued between the last look and re-entering the lock pulsed nobody: look again.
+        return _queue.Count > 0 || _stopping;
     }
 
     private void OnTimer()
