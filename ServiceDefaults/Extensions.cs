@@ -40,14 +40,19 @@ public static class Extensions
             logging.IncludeScopes = true;
         });
 
-        builder.Services.AddOpenTelemetry()
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 // The inference server's Triton-style metrics (Inference.Server.Telemetry.MetricNames.Meter).
                 .AddMeter("Inference.Server")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation())
-            .WithTracing(tracing => tracing
+                .AddRuntimeInstrumentation());
+        if (otlp)
+        {
+            // Traces only where they go somewhere (the Aspire dashboard sets the endpoint): without an exporter every
+            // request would still build and tag an Activity for nobody (as in Triton, tracing is off by default).
+            telemetry.WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 // Health probes would otherwise flood the traces.
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
@@ -55,10 +60,7 @@ public static class Extensions
                     && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath)
                     && !ctx.Request.Path.StartsWithSegments("/v2/health"))
                 .AddHttpClientInstrumentation());
-
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            telemetry.UseOtlpExporter();
         }
         return builder;
     }
