@@ -257,6 +257,7 @@ public sealed class DynamicBatchScheduler : IScheduler
         try
         {
             Prepare(instance);
+            former.UseExactBatchSizes(instance.ExactBatchSizes);
             while (true)
             {
                 bool exit;

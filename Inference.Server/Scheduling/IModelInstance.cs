@@ -30,6 +30,13 @@ public interface IModelInstance : IDisposable
     void PrepareOnExecutingThread()
     {
     }
+
+    /// <summary>
+    /// Batch sizes this instance runs without padding once prepared (a GPU instance's captured CUDA graph sizes; it
+    /// pads any other size up to the next one). Empty: every size runs as it is. The scheduler shapes batches
+    /// towards these sizes (<see cref="BatchFormer.UseExactBatchSizes"/>).
+    /// </summary>
+    IReadOnlyList<int> ExactBatchSizes => [];
 }
 
 /// <summary>Durations of one execution in nanoseconds, as Triton's statistics split them.</summary>

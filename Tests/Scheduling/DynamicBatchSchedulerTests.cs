@@ -52,6 +52,25 @@ public sealed class DynamicBatchSchedulerTests
     }
 
     [Fact]
+    public async Task InferAsync_InstanceWithExactBatchSizes_GetsBatchesShapedToThem()
+    {
+        var instance = new FakeInstance(blocking: true) { ExactBatchSizes = [1, 2, 4, 8] };
+        await using var scheduler = Scheduler(Dynamic(maxBatchSize: 8), instance);
+        var r0 = await Occupy(scheduler, instance);
+        var queued = new[] { "a", "b", "c", "d", "e" }.Select(id => Infer(scheduler, id)).ToArray();
+
+        instance.Allow(3);
+
+        await Succeeded(r0);
+        foreach (var pending in queued)
+        {
+            await Succeeded(pending);
+        }
+        // 5 rows would pad to 8: 4 run, and the fifth runs next.
+        Assert.Equal("[r0] [a,b,c,d] [e]", Describe(instance));
+    }
+
+    [Fact]
     public async Task InferAsync_RequestsWithSeveralRows_AreNeverSplit()
     {
         var instance = new FakeInstance(blocking: true);

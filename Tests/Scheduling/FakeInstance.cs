@@ -46,6 +46,9 @@ internal sealed class FakeInstance(string name = "fake_0", bool blocking = false
     /// <summary>Managed thread ids that called <see cref="Execute"/>.</summary>
     public ConcurrentBag<int> ExecutedOnThreads { get; } = [];
 
+    /// <summary>What <see cref="IModelInstance.ExactBatchSizes"/> answers.</summary>
+    public IReadOnlyList<int> ExactBatchSizes { get; init; } = [];
+
     /// <summary>Thrown from <see cref="PrepareOnExecutingThread"/> when set.</summary>
     public Exception? PrepareFailure { get; init; }
 

@@ -79,6 +79,9 @@ public sealed class OnnxRuntimeInstance : IModelInstance
     public IReadOnlyList<int> CudaGraphBatchSizes => _gpu?.Graphs?.Sizes ?? [];
 
     /// <inheritdoc />
+    public IReadOnlyList<int> ExactBatchSizes => CudaGraphBatchSizes;
+
+    /// <inheritdoc />
     public void PrepareOnExecutingThread()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
