@@ -2,8 +2,10 @@
 # The server over gRPC with dynamic batching, measured with LoadTest on the same machine: the FP16 model (FP32 input,
 # 602 KB per image) and its UINT8 preprocess variant (150 KB per image), 2 GPU instances each, CUDA graphs at
 # 1,2,4,8,16,32,64,96,128,192,256 (a session per size: conv+bias fusion) captured on each instance's thread before
-# ready; no batching delay (Triton's default). MODELS picks the models (default both). Batch 1 at concurrency 1
-# (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with batch-8 requests.
+# ready; no batching delay (Triton's default). MODELS picks the models (default both); image_sink (write-image-sink:
+# the UINT8 wire shape, a model that costs nothing, on N CPU instances) measures the server's own ceiling. Batch 1 at
+# concurrency 1 (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with
+# batch-8 requests. Results append to e2e.csv and cpu.csv, so several calls (other MODELS, LEVELS) share one table.
 set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
 unpack_app; make_models
@@ -16,6 +18,7 @@ MODELS=${MODELS:-resnet50_u8 resnet50}
 rm -rf "$H/repo"
 for m in $MODELS; do
   mkdir -p "$H/repo/$m/1"
+  if [ "$m" = image_sink ]; then "$APP/Inference.Server" write-image-sink -r "$H/repo" --instances "$N" >/dev/null; continue; fi
   if [ "$m" = resnet50_u8 ]; then ln -sf "$M/tv_u8.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m U8=1 cfg "e2e_$m" "$E2E"
   else ln -sf "$M/tv_fp16c.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m cfg "e2e_$m" "$E2E"; fi
   cp "$C/e2e_$m.pbtxt" "$H/repo/$m/config.pbtxt"
@@ -26,7 +29,8 @@ ${SERVER_CPUS:+taskset -c $SERVER_CPUS} "$APP/Inference.Server" --model-reposito
 SP=$!
 for _ in $(seq 1 900); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:18000/v2/models/${MODELS%% *}/config" > "$OUT/e2e-config.json" || { echo "server not ready"; tail -20 "$OUT/server.log"; kill $SP; exit 1; }
-echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N GPU instances each, graphs captured)"
+echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N instances each, graphs captured)${EXP_H2:+ EXP_H2=$EXP_H2}"
+echo "# server: $MODELS, $N instances${EXP_H2:+, EXP_H2=$EXP_H2}" >> "$OUT/e2e.csv"
 R="$OUT/e2e.csv"
 cpu_s() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]; CLIENT_CPUS pins LoadTest; CPU seconds of server and client go to cpu.csv
@@ -38,7 +42,7 @@ lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]; CLIENT_CPUS pins LoadTest; CPU s
     2>>"$OUT/loadtest.log" >> "$R"; } 2>&1 )
   echo "$1,$2,$3,${CLIENT_CPUS:-all},$(awk -v a="$s0" -v b="$(cpu_s $SP)" 'BEGIN { printf "%.1f", b - a }'),$(echo $c | awk '{ printf "%.1f", $1 + $2 }')" >> "$OUT/cpu.csv"
   tail -1 "$R"; }
-echo "model,batch,concurrency,client_cpus,server_cpu_s,client_cpu_s" > "$OUT/cpu.csv"
+[ -f "$OUT/cpu.csv" ] || echo "model,batch,concurrency,client_cpus,server_cpu_s,client_cpu_s" > "$OUT/cpu.csv"
 if [ -n "${LEVELS:-}" ]; then eval "$LEVELS"; else
 for m in $MODELS; do lt $m 1 1 1; done
 for m in $MODELS; do lt $m 1 256 16; lt $m 8 64 16; lt $m 32 16 16; done
