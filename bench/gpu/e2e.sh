@@ -6,6 +6,7 @@
 # the UINT8 wire shape, a model that costs nothing, on N CPU instances) measures the server's own ceiling. Batch 1 at
 # concurrency 1 (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with
 # batch-8 requests. Results append to e2e.csv and cpu.csv, so several calls (other MODELS, LEVELS) share one table.
+# EXTRA is appended to the GPU models' config (e.g. a gpu_sync parameter).
 set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
 unpack_app; make_models
@@ -13,7 +14,8 @@ N=${INSTANCES:-2}
 SIZES=$(echo "${GRAPH_SIZES:-1,2,4,8,16,32,64,96,128,192,256}" | sed -E 's/([0-9]+)/{ batch_size: \1 }/g')
 E2E="optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true graph_spec [ $SIZES ] } }
 instance_group [ { kind: ${KIND:-KIND_GPU} count: $N } ]
-dynamic_batching { max_queue_delay_microseconds: ${DELAY_US:-0} }"
+dynamic_batching { max_queue_delay_microseconds: ${DELAY_US:-0} }
+${EXTRA:-}"
 MODELS=${MODELS:-resnet50_u8 resnet50}
 rm -rf "$H/repo"
 for m in $MODELS; do
@@ -29,8 +31,8 @@ ${SERVER_CPUS:+taskset -c $SERVER_CPUS} "$APP/Inference.Server" --model-reposito
 SP=$!
 for _ in $(seq 1 900); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:18000/v2/models/${MODELS%% *}/config" > "$OUT/e2e-config.json" || { echo "server not ready"; tail -20 "$OUT/server.log"; kill $SP; exit 1; }
-echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N instances each, graphs captured)${EXP_H2:+ EXP_H2=$EXP_H2}"
-echo "# server: $MODELS, $N instances${EXP_H2:+, EXP_H2=$EXP_H2}" >> "$OUT/e2e.csv"
+echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N instances each, graphs captured)${EXTRA:+ $EXTRA}"
+echo "# server: $MODELS, $N instances${EXTRA:+, $EXTRA}" >> "$OUT/e2e.csv"
 R="$OUT/e2e.csv"
 cpu_s() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]; CLIENT_CPUS pins LoadTest; CPU seconds of server and client go to cpu.csv
