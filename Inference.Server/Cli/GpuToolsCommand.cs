@@ -38,17 +38,18 @@ public static class GpuToolsCommand
         var header = new Option<bool>("--header") { Description = "Print the CSV header" };
         var split = new Option<int>("--split") { Description = "Rows per request (0: one request per batch)", DefaultValueFactory = _ => 0 };
         var resident = new Option<bool>("--resident") { Description = "Inputs already on the GPU: no gather, no copies" };
+        var pageable = new Option<bool>("--pageable") { Description = "Request tensors in ordinary memory (gathered into the staging buffer) instead of the page-locked pool" };
         var sameThread = new Option<bool>("--same-thread") { Description = "Run one instance on the thread that created it (diagnostics)" };
         var command = new RootCommand("Engine-only throughput of ONNX Runtime instances")
-            { model, configPath, batches, instances, seconds, label, device, verify, header, split, resident, sameThread };
+            { model, configPath, batches, instances, seconds, label, device, verify, header, split, resident, sameThread, pageable };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(configPath)!,
             [.. parse.GetValue(batches)!.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
             parse.GetValue(instances), parse.GetValue(seconds), parse.GetValue(label)!, parse.GetValue(device) == "cpu",
-            parse.GetValue(verify), parse.GetValue(header), new MeasureMode(parse.GetValue(split), parse.GetValue(resident), parse.GetValue(sameThread))));
+            parse.GetValue(verify), parse.GetValue(header), new MeasureMode(parse.GetValue(split), parse.GetValue(resident), parse.GetValue(sameThread), parse.GetValue(pageable))));
         return command.Parse(args[1..]).InvokeAsync();
     }
 
-    private readonly record struct MeasureMode(int RowsPerRequest, bool Resident, bool SameThread);
+    private readonly record struct MeasureMode(int RowsPerRequest, bool Resident, bool SameThread, bool Pageable);
 
     private static int Run(string modelPath, string configPath, int[] batches, int instanceCount, double seconds, string label,
         bool cpu, bool verify, bool header, MeasureMode mode)
@@ -106,7 +107,7 @@ public static class GpuToolsCommand
 
     private static void Measure(ModelConfig config, List<IModelInstance> instances, int batch, double seconds, string label, MeasureMode mode)
     {
-        var requests = instances.Select((_, i) => SplitRequests(config, batch, mode.RowsPerRequest, seed: i + 1)).ToArray();
+        var requests = instances.Select((_, i) => SplitRequests(config, batch, mode.RowsPerRequest, seed: i + 1, mode.Pageable)).ToArray();
         var latencies = instances.Select(_ => new List<double>()).ToArray();
         var images = new long[instances.Count];
         var spans = new double[instances.Count];
@@ -179,13 +180,14 @@ public static class GpuToolsCommand
 
     /// <summary>A batch of <paramref name="batch"/> rows as requests of <paramref name="rowsPerRequest"/> rows (the last
     /// may hold fewer); one request when 0.</summary>
-    private static InferenceRequest[] SplitRequests(ModelConfig config, int batch, int rowsPerRequest, int seed)
+    private static InferenceRequest[] SplitRequests(ModelConfig config, int batch, int rowsPerRequest, int seed, bool pageable)
     {
+        ITensorBufferPool pool = pageable ? ArrayTensorBufferPool.Instance : PageLockedBufferPool.Shared;
         var per = rowsPerRequest <= 0 ? batch : Math.Min(rowsPerRequest, batch);
         var requests = new List<InferenceRequest>();
         for (var done = 0; done < batch; done += per)
         {
-            requests.Add(RandomRequest(config, Math.Min(per, batch - done), seed * 1000 + requests.Count));
+            requests.Add(RandomRequest(config, Math.Min(per, batch - done), seed * 1000 + requests.Count, pool));
         }
         return [.. requests];
     }
@@ -201,7 +203,7 @@ public static class GpuToolsCommand
         using var cpu = created.Value!;
         foreach (var rows in new[] { 3, 1 })
         {
-            using var request = RandomRequest(config, rows, seed: 42 + rows);
+            using var request = RandomRequest(config, rows, seed: 42 + rows, ArrayTensorBufferPool.Instance);
             var expected = new InferenceResponse[1];
             var actual = new InferenceResponse[1];
             var timings = new ExecutionTimings();
@@ -230,33 +232,34 @@ public static class GpuToolsCommand
         _ => throw new NotSupportedException($"verify reads FP32 or FP16 outputs, not {t.DataType}"),
     };
 
-    /// <summary>One request of <paramref name="rows"/> rows of the config's first input, uniform in [-1, 1).</summary>
-    private static InferenceRequest RandomRequest(ModelConfig config, int rows, int seed)
+    /// <summary>One request of <paramref name="rows"/> rows of the config's first input, uniform in [-1, 1), in a
+    /// buffer from <paramref name="pool"/> (as the gRPC front-end receives it).</summary>
+    private static InferenceRequest RandomRequest(ModelConfig config, int rows, int seed, ITensorBufferPool pool)
     {
         var input = config.Input[0];
         var type = (DataType)(int)input.DataType;
         long[] shape = [rows, .. input.Dims];
         var count = ShapeMath.ElementCount(shape);
-        var buffer = PooledBuffer.Rent(checked((int)(count * type.ElementSize())));
+        var buffer = pool.Rent(checked((int)(count * type.ElementSize())));
         var random = new Random(seed);
         switch (type)
         {
             case DataType.Fp32:
-                var f = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(buffer.Span);
+                var f = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(buffer.Memory.Span);
                 for (var i = 0; i < f.Length; i++)
                 {
                     f[i] = (float)(random.NextDouble() * 2 - 1);
                 }
                 break;
             case DataType.Fp16:
-                var h = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(buffer.Span);
+                var h = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(buffer.Memory.Span);
                 for (var i = 0; i < h.Length; i++)
                 {
                     h[i] = (Half)(random.NextDouble() * 2 - 1);
                 }
                 break;
             default:
-                random.NextBytes(buffer.Span);
+                random.NextBytes(buffer.Memory.Span);
                 break;
         }
         var request = new InferenceRequest { ModelName = config.Name, BatchSize = rows };

@@ -1,4 +1,5 @@
 using System.Net;
+using Inference.Server.Backends.OnnxRuntime;
 using Inference.Server.Core;
 using Inference.Server.ModelTools;
 using Inference.Server.Protocol;
@@ -41,6 +42,9 @@ public static class InferenceServerHostingExtensions
         services.AddHostedService<ModelManagerService>();
         var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
         // One limit for HTTP bodies and gRPC messages (--max-request-body-bytes), as the option promises.
+        // Received tensors go into page-locked memory once a GPU instance activates the pool (Triton's pinned pool).
+        PageLockedBufferPool.Shared.CapacityBytes = options.PinnedMemoryPoolByteSize;
+        services.AddSingleton<ITensorBufferPool>(PageLockedBufferPool.Shared);
         services.AddKServeProtocol(kserve => kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength));
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();

@@ -55,6 +55,12 @@ public sealed class InferenceServerOptions
     /// <value>Default 8002 (Triton's).</value>
     public int MetricsPort { get; set; } = 8002;
 
+    /// <summary>Triton's --pinned-memory-pool-byte-size: page-locked host memory for received gRPC tensors, which GPU
+    /// instances copy to the device without gathering them first (<c>PageLockedBufferPool</c>). Used only once a GPU
+    /// instance loads; 0 turns it off.</summary>
+    /// <value>Default 256 MiB (Triton's).</value>
+    public long PinnedMemoryPoolByteSize { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Largest accepted request body or gRPC message.</summary>
     /// <value>Default 64 MiB (Triton's HTTP limit).</value>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
@@ -94,6 +100,10 @@ public sealed class InferenceServerOptions
         if (MaxRequestBodyBytes < 1024)
         {
             yield return $"Inference:MaxRequestBodyBytes must be at least 1024 (got {MaxRequestBodyBytes}).";
+        }
+        if (PinnedMemoryPoolByteSize < 0)
+        {
+            yield return $"Inference:PinnedMemoryPoolByteSize must be 0 (off) or more (got {PinnedMemoryPoolByteSize}).";
         }
         if (!string.IsNullOrEmpty(ModelConfigName) && !IsPlainFileName(ModelConfigName))
         {

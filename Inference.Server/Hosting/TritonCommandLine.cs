@@ -16,6 +16,7 @@ public static class TritonCommandLine
         ["--http-address"] = "Inference:Host",
         ["--strict-readiness"] = "Inference:StrictReadiness",
         ["--max-request-body-bytes"] = "Inference:MaxRequestBodyBytes",
+        ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> into indexed keys (the configuration

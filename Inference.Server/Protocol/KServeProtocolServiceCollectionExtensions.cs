@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.HealthCheck;
+using Inference.Server.Core;
 using Inference.Server.Protocol.Grpc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,7 @@ public static class KServeProtocolServiceCollectionExtensions
             grpc.MaxSendMessageSize = kserve.Value.MaxMessageBytes;
         });
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ITensorBufferPool>(ArrayTensorBufferPool.Instance);
         services.TryAddSingleton<KServeGrpcService>();
         services.TryAddSingleton<KServeGrpcRoutes>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<KServeGrpcRoutes>, KServeGrpcMethodProvider>());

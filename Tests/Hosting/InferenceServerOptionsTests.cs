@@ -24,4 +24,15 @@ public sealed class InferenceServerOptionsTests
     [Fact]
     public void TritonsModelConfigNameFlag_MapsToTheOption() =>
         Assert.Equal("Inference:ModelConfigName", TritonCommandLine.SwitchMappings["--model-config-name"]);
+
+    [Fact]
+    public void PinnedMemoryPoolByteSize_IsTritonsFlag_DefaultsTo256MiB_AndMustNotBeNegative()
+    {
+        Assert.Equal("Inference:PinnedMemoryPoolByteSize", TritonCommandLine.SwitchMappings["--pinned-memory-pool-byte-size"]);
+        Assert.Equal(256L * 1024 * 1024, new InferenceServerOptions().PinnedMemoryPoolByteSize);
+        Assert.Empty(new InferenceServerOptions { PinnedMemoryPoolByteSize = 0 }.Validate());
+        Assert.Equal(
+            ["Inference:PinnedMemoryPoolByteSize must be 0 (off) or more (got -1)."],
+            new InferenceServerOptions { PinnedMemoryPoolByteSize = -1 }.Validate());
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Google.Protobuf;
 using Grpc.Core;
+using Inference.Server.Core;
 using Inference.Server.Protocol.Grpc;
 using Inference.Server.Protos;
 
@@ -32,6 +33,25 @@ public class InferRequestMarshallerTests
         Assert.Equal(a, read.Raw(0).ToArray());
         Assert.Equal([1, 2, 3, 4], read.Raw(1).ToArray());
         Assert.Equal(bytes, InferRequestMarshaller.ToBytes(read));
+    }
+
+    [Fact]
+    public void Read_RentsEachRawInputFromTheGivenPool_AndDisposeGivesTheUntakenBack()
+    {
+        var message = new ModelInferRequest();
+        message.RawInputContents.Add(ByteString.CopyFrom(new byte[70_000]));
+        message.RawInputContents.Add(ByteString.CopyFrom([5, 6]));
+        var pool = new CountingPool();
+
+        var read = InferRequestMarshaller.Read(new ReadOnlySequence<byte>(message.ToByteArray()), pool);
+        var taken = read.TakeRaw(1);
+        read.Dispose();
+
+        Assert.Equal([70_000, 2], pool.Rented);
+        Assert.Equal(1, pool.Returned);
+        Assert.Equal([5, 6], taken.Memory.ToArray());
+        taken.Dispose();
+        Assert.Equal(2, pool.Returned);
     }
 
     [Fact]
@@ -108,6 +128,26 @@ public class InferRequestMarshallerTests
             var next = new Segment(memory, RunningIndex + Memory.Length);
             Next = next;
             return next;
+        }
+    }
+
+    private sealed class CountingPool : ITensorBufferPool
+    {
+        public List<int> Rented { get; } = [];
+
+        public int Returned { get; private set; }
+
+        public IMemoryOwner<byte> Rent(int length)
+        {
+            Rented.Add(length);
+            return new Owner(this, new byte[length]);
+        }
+
+        private sealed class Owner(CountingPool pool, byte[] bytes) : IMemoryOwner<byte>
+        {
+            public Memory<byte> Memory => bytes;
+
+            public void Dispose() => pool.Returned++;
         }
     }
 }

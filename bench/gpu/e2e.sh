@@ -6,7 +6,7 @@
 # the UINT8 wire shape, a model that costs nothing, on N CPU instances) measures the server's own ceiling. Batch 1 at
 # concurrency 1 (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with
 # batch-8 requests. Results append to e2e.csv and cpu.csv, so several calls (other MODELS, LEVELS) share one table.
-# EXTRA is appended to the GPU models' config (e.g. a gpu_sync parameter).
+# EXTRA is appended to the GPU models' config (e.g. a gpu_sync parameter); SERVER_ARGS to the server's command line.
 set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
 unpack_app; make_models
@@ -27,12 +27,12 @@ for m in $MODELS; do
 done
 t=$(date +%s)
 ${SERVER_CPUS:+taskset -c $SERVER_CPUS} "$APP/Inference.Server" --model-repository="$H/repo" --http-port=18000 --grpc-port=18001 --http-address=127.0.0.1 \
-  --Logging:LogLevel:Default=Warning > "$OUT/server.log" 2>&1 &
+  --Logging:LogLevel:Default=Warning ${SERVER_ARGS:-} > "$OUT/server.log" 2>&1 &
 SP=$!
 for _ in $(seq 1 900); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:18000/v2/models/${MODELS%% *}/config" > "$OUT/e2e-config.json" || { echo "server not ready"; tail -20 "$OUT/server.log"; kill $SP; exit 1; }
 echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N instances each, graphs captured)${EXTRA:+ $EXTRA}"
-echo "# server: $MODELS, $N instances${EXTRA:+, $EXTRA}" >> "$OUT/e2e.csv"
+echo "# server: $MODELS, $N instances${EXTRA:+, $EXTRA}${SERVER_ARGS:+, $SERVER_ARGS}" >> "$OUT/e2e.csv"
 R="$OUT/e2e.csv"
 cpu_s() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]; CLIENT_CPUS pins LoadTest; CPU seconds of server and client go to cpu.csv

@@ -41,6 +41,10 @@ gb u8_graphs             tv_u8 u8_graphs 1,256 1 --verify
 gb u8_graphs_resident    tv_u8 u8_graphs 1,256 1 --resident
 for n in 1 2 4; do gb fp16_instances_$n tv_fp16c inst128 128 $n; done
 for n in 1 2 4; do gb u8_instances_$n tv_u8 u8_inst128 128 $n; done
+# Many 150 KB requests per batch, as the gRPC front-end receives them: page-locked (copied to the device one by one,
+# no gather) and, for comparison, pageable (gathered into the staging buffer first).
+gb u8_instances_2_split1          tv_u8 u8_inst128 128 2 --split 1
+gb u8_instances_2_split1_pageable tv_u8 u8_inst128 128 2 --split 1 --pageable
 gb u8_graphs_blocking    tv_u8 u8_graphs_block 1,256
 for n in 2 4; do gb u8_instances_${n}_blocking tv_u8 u8_inst128_block 128 $n; done
 gb fp16_split1           tv_fp16c graphs 256 1 --split 1

@@ -17,6 +17,7 @@ internal static partial class CudaRuntime
     public const uint StreamNonBlocking = 1;
     public const uint EventBlockingSync = 1;
     public const uint EventDisableTiming = 2;
+    public const uint HostRegisterPortable = 1;
 
     [LibraryImport(LibraryName, EntryPoint = "cudaGetDeviceCount")]
     public static partial int GetDeviceCount(out int count);
@@ -44,6 +45,9 @@ internal static partial class CudaRuntime
 
     [LibraryImport(LibraryName, EntryPoint = "cudaFreeHost")]
     public static partial int FreeHost(nint pointer);
+
+    [LibraryImport(LibraryName, EntryPoint = "cudaHostRegister")]
+    public static partial int HostRegister(nint pointer, nuint bytes, uint flags);
 
     [LibraryImport(LibraryName, EntryPoint = "cudaMemcpyAsync")]
     public static partial int MemcpyAsync(nint destination, nint source, nuint bytes, int kind, nint stream);

@@ -8,7 +8,8 @@ namespace Inference.Server.Protocol.Grpc;
 
 /// <summary>
 /// Reads a ModelInferRequest off the wire into a <see cref="PooledInferRequest"/>: the protobuf wire format is walked
-/// once; <c>raw_input_contents</c> (field 7) go straight from the received segments into pooled buffers, and the
+/// once; <c>raw_input_contents</c> (field 7) go straight from the received segments into buffers of the server's
+/// <see cref="ITensorBufferPool"/> (page-locked memory on a GPU server), and the
 /// other fields (names, shapes, parameters: small) are copied into a scratch buffer and parsed by Google.Protobuf.
 /// Fields keep their order, so protobuf's merge rules are unchanged. Malformed bytes are an INVALID_ARGUMENT.
 /// </summary>
@@ -17,12 +18,15 @@ public static class InferRequestMarshaller
     private const int RawInputContentsField = 7;
     private const int LengthDelimited = 2;
 
-    public static Marshaller<PooledInferRequest> Instance { get; } = Marshallers.Create<PooledInferRequest>(Serialize, Deserialize);
+    /// <summary>The marshaller for ModelInfer requests whose raw inputs go into <paramref name="pool"/>.</summary>
+    public static Marshaller<PooledInferRequest> Create(ITensorBufferPool pool) =>
+        Marshallers.Create<PooledInferRequest>(Serialize, context => Read(context.PayloadAsReadOnlySequence(), pool));
 
-    public static PooledInferRequest Read(ReadOnlySequence<byte> payload)
+    public static PooledInferRequest Read(ReadOnlySequence<byte> payload, ITensorBufferPool? pool = null)
     {
+        pool ??= ArrayTensorBufferPool.Instance;
         var reader = new SequenceReader<byte>(payload);
-        var raw = new List<PooledBuffer>(1);
+        var raw = new List<IMemoryOwner<byte>>(1);
         using var rest = new PooledBufferWriter(256);
         try
         {
@@ -35,9 +39,9 @@ public static class InferRequestMarshaller
                 if (field == RawInputContentsField && wireType == LengthDelimited)
                 {
                     var length = ReadLength(ref reader);
-                    var buffer = PooledBuffer.Rent(length);
+                    var buffer = pool.Rent(length);
                     raw.Add(buffer);
-                    reader.TryCopyTo(buffer.Span);
+                    reader.TryCopyTo(buffer.Memory.Span);
                     reader.Advance(length);
                     continue;
                 }
@@ -85,8 +89,6 @@ public static class InferRequestMarshaller
         }
         return message.ToByteArray();
     }
-
-    private static PooledInferRequest Deserialize(DeserializationContext context) => Read(context.PayloadAsReadOnlySequence());
 
     private static void Serialize(PooledInferRequest request, SerializationContext context) => context.Complete(ToBytes(request));
 

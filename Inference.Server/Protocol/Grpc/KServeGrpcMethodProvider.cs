@@ -1,5 +1,6 @@
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Inference.Server.Core;
 using Inference.Server.Protos;
 
 namespace Inference.Server.Protocol.Grpc;
@@ -7,15 +8,17 @@ namespace Inference.Server.Protocol.Grpc;
 /// <summary>
 /// Binds Triton's GRPCInferenceService for <see cref="KServeGrpcRoutes"/>: every method as generated from
 /// grpc_service.proto, except that ModelInfer and ModelStreamInfer read their requests with
-/// <see cref="InferRequestMarshaller"/> (raw inputs into pooled buffers) and go to <see cref="KServeGrpcService"/>'s
+/// <see cref="InferRequestMarshaller"/> (raw inputs into the server's <see cref="ITensorBufferPool"/>) and go to <see cref="KServeGrpcService"/>'s
 /// overloads for <see cref="PooledInferRequest"/>. Method names, paths and response encoding are unchanged.
 /// </summary>
-internal sealed class KServeGrpcMethodProvider(KServeGrpcService service) : IServiceMethodProvider<KServeGrpcRoutes>
+internal sealed class KServeGrpcMethodProvider(KServeGrpcService service, ITensorBufferPool pool) : IServiceMethodProvider<KServeGrpcRoutes>
 {
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<KServeGrpcRoutes> context) =>
-        GRPCInferenceService.BindService(new Binder(context, service), service);
+        GRPCInferenceService.BindService(new Binder(context, service, InferRequestMarshaller.Create(pool)), service);
 
-    private sealed class Binder(ServiceMethodProviderContext<KServeGrpcRoutes> context, KServeGrpcService service) : ServiceBinderBase
+    private sealed class Binder(
+        ServiceMethodProviderContext<KServeGrpcRoutes> context, KServeGrpcService service, Marshaller<PooledInferRequest> requests)
+        : ServiceBinderBase
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
         {
@@ -44,9 +47,9 @@ internal sealed class KServeGrpcMethodProvider(KServeGrpcService service) : ISer
             context.AddServerStreamingMethod(method, [], (_, request, responses, call) => handler!(request, responses, call));
 
         /// <summary>The same method (type, service, name, response marshaller) reading <see cref="PooledInferRequest"/>.</summary>
-        private static Method<PooledInferRequest, TResponse> Pooled<TResponse>(IMethod method, object responseMarshaller)
+        private Method<PooledInferRequest, TResponse> Pooled<TResponse>(IMethod method, object responseMarshaller)
             where TResponse : class =>
-            new(method.Type, method.ServiceName, method.Name, InferRequestMarshaller.Instance, (Marshaller<TResponse>)responseMarshaller);
+            new(method.Type, method.ServiceName, method.Name, requests, (Marshaller<TResponse>)responseMarshaller);
     }
 }
 
