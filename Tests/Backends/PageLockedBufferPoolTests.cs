@@ -100,6 +100,58 @@ public sealed class PageLockedBufferPoolTests
     }
 
     [Fact]
+    public void Rent_AtTheCapacity_CarvesAnIdleSlabOfAnotherSizeAgain()
+    {
+        var pool = Active(capacity: 16L * 1024 * 1024);
+        var large = pool.Rent(9 * 1024 * 1024); // the only slab: one 12 MB block
+        var slab = Address(large.Memory);
+        large.Dispose();
+
+        using (var image = pool.Rent(Image))     // no room for a new slab: the idle 12 MB slab becomes 192 KB blocks
+        {
+            Assert.True(pool.Contains(image.Memory));
+            Assert.Equal(slab, Address(image.Memory));
+            using var busy = pool.Rent(9 * 1024 * 1024); // the slab is in use now: ordinary memory
+            Assert.False(pool.Contains(busy.Memory));
+        }
+
+        using var again = pool.Rent(9 * 1024 * 1024); // idle again: back to one 12 MB block
+        Assert.True(pool.Contains(again.Memory));
+        Assert.Equal(slab, Address(again.Memory));
+        Assert.Single(_registered);
+    }
+
+    [Fact]
+    public async Task Rent_MixedSizesFromManyThreadsAtASmallCapacity_NeverOverlapsTwoLiveBuffers()
+    {
+        // 32 MB for 150 KB, 1.2 MB and 9 MB requests: slabs are carved again and again while others are in use.
+        var pool = Active(capacity: 32L * 1024 * 1024);
+        int[] sizes = [Image, 8 * Image, 9 * 1024 * 1024];
+        var pageLocked = 0;
+
+        await Parallel.ForAsync(0, 8, async (thread, ct) =>
+        {
+            var random = new Random(thread);
+            for (var i = 0; i < 300; i++)
+            {
+                using var buffer = pool.Rent(sizes[random.Next(sizes.Length)]);
+                var mark = (byte)(thread * 31 + i);
+                var span = buffer.Memory.Span;
+                span.Fill(mark);
+                if (pool.Contains(buffer.Memory))
+                {
+                    Interlocked.Increment(ref pageLocked);
+                }
+                await Task.Yield();
+                Assert.True(buffer.Memory.Span.IndexOfAnyExcept(mark) < 0, "another live buffer wrote into this one");
+            }
+        });
+
+        Assert.True(pageLocked > 0);
+        Assert.True(pool.ReservedBytes <= 32L * 1024 * 1024);
+    }
+
+    [Fact]
     public void Rent_WhenRegistrationFails_ServesOrdinaryMemoryFromThenOn()
     {
         var pool = Active(registers: false);

@@ -12,7 +12,9 @@ namespace Inference.Server.Backends.OnnxRuntime;
 /// each request straight to the device (<see cref="Contains"/>) instead of gathering the batch into its staging buffer
 /// first. Until <see cref="Activate"/> (the first GPU instance on the hot path), for buffers under
 /// <see cref="MinLength"/> (cheap to gather), and once <see cref="CapacityBytes"/> is used up, it hands out ordinary
-/// <see cref="PooledBuffer"/>s, which the instance gathers as before.
+/// <see cref="PooledBuffer"/>s, which the instance gathers as before. At the capacity, a slab whose blocks are all free
+/// is carved again for the size that needs one, so traffic that moves from one request size to another is not stuck
+/// with the first size's slabs.
 /// <para>Size classes are 2^k and 1.5 * 2^k (64 KB, 96 KB, 128 KB, 192 KB, ... 16 MB): a 150 KB image takes a 192 KB
 /// block. Slabs (16 MB) are never freed (registration is for the process's life). Thread-safe.</para>
 /// </summary>
@@ -67,7 +69,7 @@ public sealed class PageLockedBufferPool : ITensorBufferPool
             return PooledBuffer.Rent(length);
         }
         var free = _free.GetOrAdd(size, static _ => new ConcurrentStack<Block>());
-        if (free.TryPop(out var block) || TryGrow(size, free, out block))
+        if (TryTake(free, out var block) || TryGrow(size, free, out block))
         {
             return new Buffer(this, block, length);
         }
@@ -117,50 +119,127 @@ public sealed class PageLockedBufferPool : ITensorBufferPool
         return -1;
     }
 
+    /// <summary>Pops a block that is still valid: blocks of a slab that was re-carved since are dropped.</summary>
+    private static bool TryTake(ConcurrentStack<Block> free, out Block block)
+    {
+        while (free.TryPop(out block))
+        {
+            var slab = block.Slab;
+            int count;
+            do
+            {
+                count = Volatile.Read(ref slab.Free);
+                if (count <= 0)
+                {
+                    break; // being re-carved (-1): the block is stale
+                }
+            }
+            while (Interlocked.CompareExchange(ref slab.Free, count - 1, count) != count);
+            if (count <= 0)
+            {
+                continue;
+            }
+            if (block.Generation == Volatile.Read(ref slab.Generation))
+            {
+                return true;
+            }
+            // Re-carved between the pop and the count: the count belongs to the new blocks.
+            Interlocked.Increment(ref slab.Free);
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Makes blocks of <paramref name="size"/>: a new slab while the capacity allows, else an idle slab of another size
+    /// (every block free) carved again. Returns one block and pushes the rest.
+    /// </summary>
     private bool TryGrow(int size, ConcurrentStack<Block> free, out Block block)
     {
         lock (_grow)
         {
-            if (free.TryPop(out block))
+            if (TryTake(free, out block))
             {
                 return true;
             }
+            if (_register is not { } register)
+            {
+                return false;
+            }
+            Slab? slab = null;
             var bytes = SlabBytes / size * size;
-            if (_reserved + bytes > CapacityBytes || _register is not { } register)
+            if (_reserved + bytes <= CapacityBytes)
             {
-                return false;
+                var array = GC.AllocateUninitializedArray<byte>((int)bytes, pinned: true);
+                var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
+                if (!register(address, bytes))
+                {
+                    // Not page-locked (the driver refused): serve from ordinary memory from now on.
+                    Volatile.Write(ref _register, null);
+                    return false;
+                }
+                slab = new Slab(array, address, bytes);
+                Volatile.Write(ref _slabs, [.. _slabs, slab]);
+                Interlocked.Add(ref _reserved, bytes);
             }
-            var array = GC.AllocateUninitializedArray<byte>((int)bytes, pinned: true);
-            var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
-            if (!register(address, bytes))
+            else
             {
-                // Not page-locked (the driver refused): serve from ordinary memory from now on.
-                Volatile.Write(ref _register, null);
-                return false;
+                foreach (var idle in _slabs)
+                {
+                    // Retire only a slab whose blocks are all in its free stack (-1 stops takers); they go stale.
+                    if (idle.Size != size && idle.Bytes >= size
+                        && Interlocked.CompareExchange(ref idle.Free, -1, idle.BlockCount) == idle.BlockCount)
+                    {
+                        Interlocked.Increment(ref idle.Generation);
+                        slab = idle;
+                        break;
+                    }
+                }
+                if (slab is null)
+                {
+                    return false;
+                }
             }
-            Volatile.Write(ref _slabs, [.. _slabs, new Slab(array, address, bytes)]);
-            Interlocked.Add(ref _reserved, bytes);
-            for (var offset = size; offset + size <= bytes; offset += size)
+            slab.Size = size;
+            slab.BlockCount = (int)(slab.Bytes / size);
+            var generation = Volatile.Read(ref slab.Generation);
+            Volatile.Write(ref slab.Free, slab.BlockCount - 1);
+            for (var offset = size; offset + size <= slab.BlockCount * (long)size; offset += size)
             {
-                free.Push(new Block(array, offset, size));
+                free.Push(new Block(slab, offset, size, generation));
             }
-            block = new Block(array, 0, size);
+            block = new Block(slab, 0, size, generation);
             return true;
         }
     }
 
-    private void Return(Block block) => _free[block.Size].Push(block);
+    private void Return(Block block)
+    {
+        Interlocked.Increment(ref block.Slab.Free);
+        _free[block.Size].Push(block);
+    }
 
-    private readonly record struct Block(byte[] Slab, int Offset, int Size);
+    private readonly record struct Block(Slab Slab, int Offset, int Size, int Generation);
 
-    private sealed record Slab(byte[] Array, nint Address, long Bytes);
+    /// <summary>A registered slab: carved into <see cref="BlockCount"/> blocks of <see cref="Size"/>; <see cref="Free"/>
+    /// counts those in the free stack (-1 while it is carved again), <see cref="Generation"/> tells current blocks
+    /// from those of an earlier carving.</summary>
+    private sealed class Slab(byte[] array, nint address, long bytes)
+    {
+        public byte[] Array { get; } = array;
+        public nint Address { get; } = address;
+        public long Bytes { get; } = bytes;
+        public int Size;
+        public int BlockCount;
+        public int Free;
+        public int Generation;
+    }
 
     private sealed class Buffer(PageLockedBufferPool pool, Block block, int length) : IMemoryOwner<byte>
     {
         private int _disposed;
 
         public Memory<byte> Memory => Volatile.Read(ref _disposed) == 0
-            ? block.Slab.AsMemory(block.Offset, length)
+            ? block.Slab.Array.AsMemory(block.Offset, length)
             : throw new ObjectDisposedException(nameof(PageLockedBufferPool));
 
         public void Dispose()
