@@ -9,7 +9,7 @@ namespace LoadTest.Cli;
 public sealed class CommonOptions
 {
     public Option<string> Url { get; } = new("--url", "-u") { Description = "Server address (gRPC: the 8001 endpoint; HTTP: 8000)", DefaultValueFactory = _ => "http://127.0.0.1:8001" };
-    public Option<string> Protocol { get; } = new("--protocol", "-i") { Description = "grpc, http (binary tensor extension) or http-json", DefaultValueFactory = _ => "grpc" };
+    public Option<string> Protocol { get; } = new("--protocol", "-i") { Description = "grpc, grpc-stream (ModelStreamInfer, as perf_analyzer --streaming), http (binary tensor extension) or http-json", DefaultValueFactory = _ => "grpc" };
     public Option<string> Model { get; } = new("--model", "-m") { Description = "Model name", DefaultValueFactory = _ => "resnet50" };
     public Option<string> ModelVersion { get; } = new("--model-version", "-x") { Description = "Model version (default: the server's choice)", DefaultValueFactory = _ => "" };
     public Option<string?> Input { get; } = new("--input") { Description = "Input that --dims, --datatype and --images apply to (default: the model's first)" };

@@ -21,17 +21,20 @@ public sealed class GrpcInferClient : IInferClient
     public GrpcInferClient(Uri address, string model, string version, IReadOnlyList<RequestTemplate> templates, ResponseValidator validator, int channels)
     {
         _validator = validator;
-        _channels = [.. Enumerable.Range(0, Math.Max(channels, 1)).Select(_ => GrpcChannel.ForAddress(address, new GrpcChannelOptions
-        {
-            MaxReceiveMessageSize = 256 * 1024 * 1024,
-            MaxSendMessageSize = 256 * 1024 * 1024,
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan },
-        }))];
+        _channels = [.. Enumerable.Range(0, Math.Max(channels, 1)).Select(_ => CreateChannel(address))];
         _clients = [.. _channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c))];
         _requests = [.. templates.Select(t => Build(model, version, t))];
     }
 
-    private static ModelInferRequest Build(string model, string version, RequestTemplate template)
+    /// <summary>A channel of its own HTTP/2 connections, for messages up to 256 MiB.</summary>
+    internal static GrpcChannel CreateChannel(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        MaxReceiveMessageSize = 256 * 1024 * 1024,
+        MaxSendMessageSize = 256 * 1024 * 1024,
+        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionLifetime = Timeout.InfiniteTimeSpan },
+    });
+
+    internal static ModelInferRequest Build(string model, string version, RequestTemplate template)
     {
         var request = new ModelInferRequest { ModelName = model, ModelVersion = version };
         foreach (var input in template.Inputs)

@@ -1,3 +1,5 @@
+using LoadTest.Inputs;
+using LoadTest.Clients;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Inference.Server.ModelTools;
@@ -34,12 +36,13 @@ public sealed class LoadTestEndToEndTests(LoadTestServerFixture fixture) : IClas
 {
     [Theory]
     [InlineData("grpc")]
+    [InlineData("grpc-stream")]
     [InlineData("http")]
     [InlineData("http-json")]
     public async Task Sweep_AgainstTheRealServer_MeasuresEveryLevelWithServerBreakdown(string protocol)
     {
         using var output = new TempDirectory();
-        var url = protocol == "grpc" ? fixture.Server.GrpcAddress : fixture.Server.HttpAddress;
+        var url = protocol.StartsWith("grpc", StringComparison.Ordinal) ? fixture.Server.GrpcAddress : fixture.Server.HttpAddress;
         var requests = new List<string>();
         using var listener = Listen(requests);
 
@@ -64,6 +67,23 @@ public sealed class LoadTestEndToEndTests(LoadTestServerFixture fixture) : IClas
         lock (requests)
         {
             Assert.Contains("ok", requests);
+        }
+    }
+
+    [Fact]
+    public async Task GrpcStream_ManyCallsInFlight_EachGetsItsOwnReply_AndAServerErrorIsLabelled()
+    {
+        var template = new RequestTemplate([new TensorData("INPUT0", "FP32", [1, 16], new byte[64])], ["OUTPUT0"]);
+        var validator = new ResponseValidator([new OutputExpectation("OUTPUT0", "FP32", [1, 16])], expectTop1: null);
+        await using (var client = new GrpcStreamInferClient(fixture.Server.GrpcAddress, "identity", "", [template], validator, channels: 2))
+        {
+            var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => client.InferAsync(TestContext.Current.CancellationToken)));
+            Assert.All(results, Assert.Null);
+        }
+        await using (var wrong = new GrpcStreamInferClient(fixture.Server.GrpcAddress, "no_such_model", "", [template], validator, channels: 1))
+        {
+            var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => wrong.InferAsync(TestContext.Current.CancellationToken)));
+            Assert.All(results, r => Assert.Equal("grpc-stream-error", r));
         }
     }
 

@@ -156,7 +156,9 @@ public class GrpcEndToEndTests(ProtocolHostFixture fixture) : IClassFixture<Prot
         Assert.Equal(5, replies.Count);
         var error = Assert.Single(replies, r => r.ErrorMessage.Length > 0);
         Assert.Contains("unknown model 'nope'", error.ErrorMessage);
-        var ok = replies.Where(r => r.InferResponse is not null).OrderBy(r => r.InferResponse.Id).ToArray();
+        Assert.Equal(("s2", "nope"), (error.InferResponse.Id, error.InferResponse.ModelName));
+        Assert.Empty(error.InferResponse.Outputs);
+        var ok = replies.Where(r => r.ErrorMessage.Length == 0).OrderBy(r => r.InferResponse.Id).ToArray();
         Assert.Equal(["s0", "s1", "s3", "s4"], ok.Select(r => r.InferResponse.Id));
         Assert.Equal(4f, BinaryPrimitives.ReadSingleLittleEndian(ok[3].InferResponse.RawOutputContents[0].Span));
     }

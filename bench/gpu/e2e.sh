@@ -35,14 +35,14 @@ echo "server ready after $(( $(date +%s) - t )) s ($MODELS; $N instances each, g
 echo "# server: $MODELS, $N instances${EXTRA:+, $EXTRA}${SERVER_ARGS:+, $SERVER_ARGS}" >> "$OUT/e2e.csv"
 R="$OUT/e2e.csv"
 cpu_s() { awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
-lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS]; CLIENT_CPUS pins LoadTest; CPU seconds of server and client go to cpu.csv
-  echo "# model=$1" >> "$R"
+lt() { # lt MODEL BATCH CONCURRENCY [CHANNELS] [PROTOCOL: grpc or grpc-stream]; CLIENT_CPUS pins LoadTest; CPU seconds go to cpu.csv
+  echo "# model=$1 protocol=${5:-grpc}" >> "$R"
   local s0; s0=$(cpu_s $SP)
   local TIMEFORMAT="%U %S"
-  local c; c=$( { time ${CLIENT_CPUS:+taskset -c $CLIENT_CPUS} timeout 30 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol grpc \
+  local c; c=$( { time ${CLIENT_CPUS:+taskset -c $CLIENT_CPUS} timeout 30 "$LT/LoadTest" --url http://127.0.0.1:18001 --protocol "${5:-grpc}" \
     -m "$1" --batch "$2" --concurrency "$3" --duration ${DUR:-5} --warmup ${WARM:-2} --channels "${4:-8}" -q \
     2>>"$OUT/loadtest.log" >> "$R"; } 2>&1 )
-  echo "$1,$2,$3,${CLIENT_CPUS:-all},$(awk -v a="$s0" -v b="$(cpu_s $SP)" 'BEGIN { printf "%.1f", b - a }'),$(echo $c | awk '{ printf "%.1f", $1 + $2 }')" >> "$OUT/cpu.csv"
+  echo "$1${5:+/$5},$2,$3,${CLIENT_CPUS:-all},$(awk -v a="$s0" -v b="$(cpu_s $SP)" 'BEGIN { printf "%.1f", b - a }'),$(echo $c | awk '{ printf "%.1f", $1 + $2 }')" >> "$OUT/cpu.csv"
   tail -1 "$R"; }
 [ -f "$OUT/cpu.csv" ] || echo "model,batch,concurrency,client_cpus,server_cpu_s,client_cpu_s" > "$OUT/cpu.csv"
 if [ -n "${LEVELS:-}" ]; then eval "$LEVELS"; else

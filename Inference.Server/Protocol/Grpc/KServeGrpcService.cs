@@ -89,9 +89,19 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
             }
             using (response)
             {
+                // An error names its request too (id, model), so a client with many in flight can match it.
                 var reply = error is null
                     ? new ModelStreamInferResponse { InferResponse = GrpcInferConverter.ToMessage(response!) }
-                    : new ModelStreamInferResponse { ErrorMessage = error.Message };
+                    : new ModelStreamInferResponse
+                    {
+                        ErrorMessage = error.Message,
+                        InferResponse = new ModelInferResponse
+                        {
+                            ModelName = request.Message.ModelName,
+                            ModelVersion = request.Message.ModelVersion,
+                            Id = request.Message.Id,
+                        },
+                    };
                 await writeLock.WaitAsync(context.CancellationToken);
                 try
                 {
