@@ -42,6 +42,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private readonly RunOptions _eagerRun = new();
     private readonly Dictionary<int, RunOptions> _graphRuns = [];
     private readonly BatchGatherer _gatherer = new();
+    private readonly List<ReadOnlyMemory<byte>> _pageLocked = [];
     private readonly Action<long, long> _copySegmentIn;
     private Tensor? _copyingInput;
     private int _capturedOnThread;
@@ -251,6 +252,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
     private bool CopyPageLockedIn(IReadOnlyList<InferenceRequest> requests, int start, int end, Tensor input, long bytes)
     {
         var pool = PageLockedBufferPool.Shared;
+        _pageLocked.Clear();
         long total = 0;
         for (var r = start; r < end; r++)
         {
@@ -259,6 +261,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             {
                 return false;
             }
+            _pageLocked.Add(data);
             total += data.Length;
         }
         if (total != bytes)
@@ -266,9 +269,8 @@ internal sealed unsafe class GpuIoRunner : IDisposable
             return false;
         }
         long offset = 0;
-        for (var r = start; r < end; r++)
+        foreach (var data in _pageLocked)
         {
-            var data = requests[r].FindInput(input.Name)!.Data;
             fixed (byte* source = data.Span)
             {
                 CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer + (nint)offset, (nint)source, (nuint)data.Length,
