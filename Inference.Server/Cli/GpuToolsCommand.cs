@@ -201,25 +201,44 @@ public static class GpuToolsCommand
             return created.Error;
         }
         using var cpu = created.Value!;
-        foreach (var rows in new[] { 3, 1 })
+        // One request of 3 rows and one of 1 (ordinary memory: gathered), then 3 requests of one row each from the
+        // page-locked pool (each copied to its rows of the device buffer directly).
+        (string Label, InferenceRequest[] Requests)[] cases =
+        [
+            ("rows=3", [RandomRequest(config, 3, seed: 45, ArrayTensorBufferPool.Instance)]),
+            ("rows=1", [RandomRequest(config, 1, seed: 43, ArrayTensorBufferPool.Instance)]),
+            ("3 page-locked requests of 1 row", SplitRequests(config, 3, 1, seed: 44, pageable: false)),
+        ];
+        try
         {
-            using var request = RandomRequest(config, rows, seed: 42 + rows, ArrayTensorBufferPool.Instance);
-            var expected = new InferenceResponse[1];
-            var actual = new InferenceResponse[1];
-            var timings = new ExecutionTimings();
-            cpu.Execute([request], expected, ref timings);
-            gpu.Execute([request], actual, ref timings);
-            var e = ToDoubles(expected[0].Outputs[0]);
-            var a = ToDoubles(actual[0].Outputs[0]);
-            var diff = Math.Sqrt(e.Zip(a).Sum(p => (p.First - p.Second) * (p.First - p.Second)));
-            var norm = Math.Sqrt(e.Sum(x => x * x));
-            var bad = a.Any(double.IsNaN) || e.Length != a.Length;
-            Console.Error.WriteLine($"# verify rows={rows}: relative L2 error {diff / norm:E2} over {e.Length} values (padded rows {timings.PaddedRows}){(bad ? " NaN/size mismatch" : "")}");
-            expected[0].Dispose();
-            actual[0].Dispose();
-            if (bad || diff / norm > 5e-2)
+            foreach (var (label, requests) in cases)
             {
-                return new InferenceError(ErrorCode.Internal, $"GPU output differs from CPU: relative L2 error {diff / norm:E2}");
+                var expected = new InferenceResponse[requests.Length];
+                var actual = new InferenceResponse[requests.Length];
+                var timings = new ExecutionTimings();
+                cpu.Execute(requests, expected, ref timings);
+                gpu.Execute(requests, actual, ref timings);
+                var e = expected.SelectMany(r => ToDoubles(r.Outputs[0])).ToArray();
+                var a = actual.SelectMany(r => ToDoubles(r.Outputs[0])).ToArray();
+                var diff = Math.Sqrt(e.Zip(a).Sum(p => (p.First - p.Second) * (p.First - p.Second)));
+                var norm = Math.Sqrt(e.Sum(x => x * x));
+                var bad = a.Any(double.IsNaN) || e.Length != a.Length;
+                Console.Error.WriteLine($"# verify {label}: relative L2 error {diff / norm:E2} over {e.Length} values (padded rows {timings.PaddedRows}){(bad ? " NaN/size mismatch" : "")}");
+                foreach (var r in expected.Concat(actual))
+                {
+                    r.Dispose();
+                }
+                if (bad || diff / norm > 5e-2)
+                {
+                    return new InferenceError(ErrorCode.Internal, $"GPU output differs from CPU ({label}): relative L2 error {diff / norm:E2}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var request in cases.SelectMany(c => c.Requests))
+            {
+                request.Dispose();
             }
         }
         return null;
