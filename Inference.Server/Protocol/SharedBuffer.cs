@@ -1,21 +1,22 @@
+using System.Buffers;
 using Inference.Server.Core;
 
 namespace Inference.Server.Protocol;
 
 /// <summary>
-/// A <see cref="PooledBuffer"/> shared by several tensors (the inputs sliced out of one HTTP body), returned to
+/// A pooled buffer shared by several tensors (the inputs sliced out of one HTTP body), returned to
 /// the pool when the creator's reference and every lease are released. Thread-safe.
 /// </summary>
 public sealed class SharedBuffer : IDisposable
 {
-    private readonly PooledBuffer _buffer;
+    private readonly IMemoryOwner<byte> _buffer;
     private int _references = 1;
 
-    public SharedBuffer(PooledBuffer buffer) => _buffer = buffer;
+    public SharedBuffer(IMemoryOwner<byte> buffer) => _buffer = buffer;
 
     public ReadOnlyMemory<byte> Memory => _buffer.Memory;
 
-    public int Length => _buffer.Length;
+    public int Length => _buffer.Memory.Length;
 
     /// <summary>A new reference; the caller disposes it (for example as an <see cref="InferTensor.Owner"/>).</summary>
     public IDisposable Lease()

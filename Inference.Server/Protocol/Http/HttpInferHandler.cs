@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Inference.Server.Protocol.Http;
 
 /// <summary>
-/// POST <c>/v2/models/{model}[/versions/{version}]/infer</c>: body into one pooled buffer, parse, hand the request
+/// POST <c>/v2/models/{model}[/versions/{version}]/infer</c>: body into one buffer of the server's
+/// <see cref="ITensorBufferPool"/>, parse, hand the request
 /// to <see cref="IInferenceServer.InferAsync"/>, write the response, dispose everything. Every failure becomes
 /// <c>{"error":"..."}</c> with the mapped status.
 /// </summary>
@@ -25,7 +26,8 @@ internal static class HttpInferHandler
             await HttpJson.WriteErrorAsync(context.Response, parsedVersion.Error!);
             return;
         }
-        var read = await RequestBodyReader.ReadAsync(context.Request, options.MaxMessageBytes, aborted);
+        var read = await RequestBodyReader.ReadAsync(context.Request, options.MaxMessageBytes, aborted,
+            context.RequestServices.GetService<ITensorBufferPool>());
         if (read.Body is null)
         {
             await HttpJson.WriteErrorAsync(context.Response, read.Status, read.Message!);

@@ -249,7 +249,7 @@ public static class KServeHttpEndpoints
             return new SmallJson(null, read.Status, read.Message);
         }
         using var buffer = read.Body;
-        if (buffer.Length == 0)
+        if (buffer.Memory.Length == 0)
         {
             return new SmallJson(null, StatusCodes.Status200OK, null);
         }

@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Inference.Server.Protocol.Http;
 
 /// <summary>
-/// Reads a request body once into a <see cref="PooledBuffer"/> (the caller owns it). With a Content-Length the
-/// buffer is rented at that size and filled in place; a chunked body grows in rented arrays and is copied once.
+/// Reads a request body once into a pooled buffer (the caller owns it). With a Content-Length the buffer is rented
+/// at that size from the server's <see cref="ITensorBufferPool"/> (page-locked memory on a GPU server, so binary
+/// tensors sliced out of it reach the device without a gather) and filled in place; a chunked body grows in rented
+/// arrays and is copied once into a <see cref="PooledBuffer"/>.
 /// Never holds more than the limit: Kestrel's MaxRequestBodySize for the request when set, else
 /// <paramref name="fallbackLimit"/>. Over-limit bodies fail with 413 (<see cref="BodyTooLarge"/>).
 /// </summary>
@@ -15,7 +17,8 @@ public static class RequestBodyReader
     /// <summary>The HTTP status of an over-limit body (no <see cref="ErrorCode"/> stands for it).</summary>
     public const int BodyTooLarge = StatusCodes.Status413PayloadTooLarge;
 
-    public static async ValueTask<BodyReadResult> ReadAsync(HttpRequest request, long fallbackLimit, CancellationToken cancellationToken)
+    public static async ValueTask<BodyReadResult> ReadAsync(
+        HttpRequest request, long fallbackLimit, CancellationToken cancellationToken, ITensorBufferPool? pool = null)
     {
         var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? fallbackLimit;
         limit = Math.Min(limit, Array.MaxLength);
@@ -27,7 +30,7 @@ public static class RequestBodyReader
                 {
                     return BodyReadResult.Fail(BodyTooLarge, $"request body of {length} bytes exceeds the limit of {limit} bytes");
                 }
-                return await ReadKnownLengthAsync(request.Body, (int)length, cancellationToken);
+                return await ReadKnownLengthAsync(request.Body, (int)length, pool ?? ArrayTensorBufferPool.Instance, cancellationToken);
             }
             return await ReadChunkedAsync(request.Body, limit, cancellationToken);
         }
@@ -38,9 +41,9 @@ public static class RequestBodyReader
         }
     }
 
-    private static async ValueTask<BodyReadResult> ReadKnownLengthAsync(Stream body, int length, CancellationToken cancellationToken)
+    private static async ValueTask<BodyReadResult> ReadKnownLengthAsync(Stream body, int length, ITensorBufferPool pool, CancellationToken cancellationToken)
     {
-        var buffer = PooledBuffer.Rent(length);
+        var buffer = pool.Rent(length);
         try
         {
             var filled = 0;
@@ -101,9 +104,9 @@ public static class RequestBodyReader
 }
 
 /// <summary>A body in a pooled buffer (the caller owns it), or an HTTP status and message.</summary>
-public readonly record struct BodyReadResult(PooledBuffer? Body, int Status, string? Message)
+public readonly record struct BodyReadResult(IMemoryOwner<byte>? Body, int Status, string? Message)
 {
-    public static BodyReadResult Ok(PooledBuffer body) => new(body, StatusCodes.Status200OK, null);
+    public static BodyReadResult Ok(IMemoryOwner<byte> body) => new(body, StatusCodes.Status200OK, null);
 
     public static BodyReadResult Fail(int status, string message) => new(null, status, message);
 }
