@@ -171,29 +171,18 @@ public sealed class OnnxAcceleratorSettings
             }
         }
 
-        var copy = GpuIoCopy.Stream;
-        if (config.Parameters.TryGetValue(GpuIoCopyKey, out var copyParameter))
+        var copyChoice = Choice(config, GpuIoCopyKey, ("stream", GpuIoCopy.Stream), ("ort", GpuIoCopy.Ort));
+        if (!copyChoice.IsSuccess)
         {
-            switch (copyParameter.StringValue.Trim())
-            {
-                case "stream": copy = GpuIoCopy.Stream; break;
-                case "ort": copy = GpuIoCopy.Ort; break;
-                default:
-                    return Invalid($"parameter '{GpuIoCopyKey}' must be 'stream' or 'ort', got '{copyParameter.StringValue}'");
-            }
+            return copyChoice.Error!;
         }
-
-        var sync = GpuSync.Spin;
-        if (config.Parameters.TryGetValue(GpuSyncKey, out var syncParameter))
+        var syncChoice = Choice(config, GpuSyncKey, ("spin", GpuSync.Spin), ("blocking", GpuSync.Blocking));
+        if (!syncChoice.IsSuccess)
         {
-            switch (syncParameter.StringValue.Trim())
-            {
-                case "spin": sync = GpuSync.Spin; break;
-                case "blocking": sync = GpuSync.Blocking; break;
-                default:
-                    return Invalid($"parameter '{GpuSyncKey}' must be 'spin' or 'blocking', got '{syncParameter.StringValue}'");
-            }
+            return syncChoice.Error!;
         }
+        var copy = copyChoice.Value;
+        var sync = syncChoice.Value;
 
         var accelerators = config.Optimization?.ExecutionAccelerators;
         if (accelerators is not null)
@@ -390,6 +379,24 @@ public sealed class OnnxAcceleratorSettings
     {
         target[key] = value;
         return null;
+    }
+
+    /// <summary>A parameter naming one of <paramref name="choices"/> (the first is the default when it is absent).</summary>
+    private static Result<T> Choice<T>(ModelConfig config, string key, params (string Name, T Value)[] choices)
+    {
+        if (!config.Parameters.TryGetValue(key, out var parameter))
+        {
+            return choices[0].Value;
+        }
+        var text = parameter.StringValue.Trim();
+        foreach (var (name, value) in choices)
+        {
+            if (text == name)
+            {
+                return value;
+            }
+        }
+        return Invalid($"parameter '{key}' must be {string.Join(" or ", choices.Select(c => $"'{c.Name}'"))}, got '{parameter.StringValue}'");
     }
 
     private static InferenceError Invalid(string message) => new(ErrorCode.InvalidArgument, message);
