@@ -88,7 +88,15 @@ public sealed class GrpcStreamInferClient : IInferClient
                         var call = _call;
                         _reader = Task.Run(() => ReadAsync(call));
                     }
-                    await _call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await _call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        // The call ended before its reader noticed: report it as the stream's failure.
+                        throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
+                    }
                 }
                 finally
                 {
