@@ -55,8 +55,8 @@ public sealed class InferenceServerOptions
     /// <value>Default 8002 (Triton's).</value>
     public int MetricsPort { get; set; } = 8002;
 
-    /// <summary>Triton's --pinned-memory-pool-byte-size: page-locked host memory for received gRPC tensors, which GPU
-    /// instances copy to the device without gathering them first (<c>PageLockedBufferPool</c>). Used only once a GPU
+    /// <summary>Triton's --pinned-memory-pool-byte-size: page-locked host memory for received gRPC tensors and HTTP
+    /// bodies, which GPU instances copy to the device without gathering them first (<c>PageLockedBufferPool</c>). Used only once a GPU
     /// instance loads; 0 turns it off.</summary>
     /// <value>Default 256 MiB (Triton's).</value>
     public long PinnedMemoryPoolByteSize { get; set; } = 256L * 1024 * 1024;
