@@ -1,3 +1,5 @@
+using AspireInference.AppHost.Deployment;
+
 const string InferenceMetricsPort = "Inference__MetricsPort";
 const string LoadTestMetricsPort = "LOADTEST_METRICS_PORT";
 
@@ -25,8 +27,7 @@ var inference = builder.AddProject<Projects.Inference_Server>("inference")
 // The seed's Locust test, started on demand from the dashboard: users sending 224x224 images over gRPC. Its client-side
 // metrics (Meter "LoadTest") reach the dashboard over OTLP and Prometheus on the "metrics" endpoint.
 var loadTest = builder.AddProject<Projects.LoadTest>("loadtest")
-    .WithArgs("scenario", "--url", inference.GetEndpoint("grpc"), "-m", "resnet50", "--users", "10", "--spawn-rate", "1",
-        "--think", "0.8:1.2", "--duration", "600", "--max-error-rate", "0.01")
+    .WithArgs(LoadTestScenario.Arguments(inference.GetEndpoint("grpc")))
     .WithHttpEndpoint(name: "metrics", env: LoadTestMetricsPort)
     .WithExplicitStart()
     .WaitFor(inference);
@@ -36,5 +37,8 @@ var loadTest = builder.AddProject<Projects.LoadTest>("loadtest")
 builder.AddMonitoring(
     new ScrapeJob("inference", inference.GetEndpoint("metrics"), InferenceMetricsPort),
     new ScrapeJob("loadtest", loadTest.GetEndpoint("metrics"), LoadTestMetricsPort));
+
+// The GKE deployment: `aspire publish` writes deploy/gke (Kubernetes YAML, kustomize), `aspire deploy` applies it.
+builder.AddGkeDeployment();
 
 builder.Build().Run();
