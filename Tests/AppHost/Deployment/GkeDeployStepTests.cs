@@ -21,7 +21,7 @@ public sealed class GkeDeployStepTests : IDisposable
     public async Task Deploy_WithoutAKubeconfig_ExitsOneNamingTheContextAndLeavesTheManifests()
     {
         var result = await AppHostProcess.RunAsync(Home, new Dictionary<string, string>(), Ct,
-            "--operation", "publish", "--step", GkePipelineSteps.DeployStep, "--output-path", Output, "--Parameters:gke-project=my-project");
+            "--operation", "publish", "--step", "deploy", "--output-path", Output, "--Parameters:gke-project=my-project");
 
         Assert.True(result.ExitCode == 1, $"exit code {result.ExitCode}: {result.Output}");
         Assert.Contains("Cannot deploy to GKE; missing:", result.Output, StringComparison.Ordinal);
@@ -71,7 +71,7 @@ public sealed class GkeDeployStepTests : IDisposable
     public async Task Destroy_WithNothingDeployed_ExitsOneSayingSo()
     {
         var result = await AppHostProcess.RunAsync(Home, new Dictionary<string, string>(), Ct,
-            "--operation", "publish", "--step", GkePipelineSteps.DestroyStep, "--output-path", Output);
+            "--operation", "publish", "--step", "destroy", "--output-path", Output);
 
         Assert.True(result.ExitCode == 1, $"exit code {result.ExitCode}: {result.Output}");
         Assert.Contains("Nothing to destroy: no GKE deployment was recorded", result.Output, StringComparison.Ordinal);
