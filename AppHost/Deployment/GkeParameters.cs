@@ -22,9 +22,11 @@ namespace AspireInference.AppHost.Deployment;
 /// <param name="ModelBucket">Cloud Storage bucket holding a Triton model repository, mounted read-only through GCS FUSE;
 /// empty serves the generated default repository (ResNet-50).</param>
 /// <param name="LoadTestWorkers">Pods of the indexed LoadTest Job (the seed's Locust workers).</param>
+/// <param name="TlsSecret">A kubernetes.io/tls Secret in the namespace for an HTTPS listener on the Gateway (gRPC clients
+/// outside the cluster need it: Google's front ends speak HTTP/2 only over TLS); empty: HTTP on port 80 only.</param>
 internal sealed record GkeParameters(
     string Project, string Region, string Cluster, string Namespace, string Registry, string ImageTag, string Overlay,
-    int MinReplicas, int MaxReplicas, int QueueTimeTargetUs, string ModelBucket, int LoadTestWorkers)
+    int MinReplicas, int MaxReplicas, int QueueTimeTargetUs, string ModelBucket, int LoadTestWorkers, string TlsSecret)
 {
     public const string ProjectName = "gke-project";
     public const string RegionName = "gke-region";
@@ -38,13 +40,14 @@ internal sealed record GkeParameters(
     public const string QueueTimeTargetName = "gke-queue-time-target-us";
     public const string ModelBucketName = "gke-model-bucket";
     public const string LoadTestWorkersName = "gke-loadtest-workers";
+    public const string TlsSecretName = "gke-tls-secret";
 
     /// <summary>Every parameter with its default (empty: none), in the order the README lists them.</summary>
     public static readonly IReadOnlyList<(string Name, string Default)> Defaults =
     [
         (ProjectName, ""), (RegionName, "us-central1"), (ClusterName, "aspire-inference"), (NamespaceName, "aspire-inference"),
         (RegistryName, ""), (ImageTagName, "latest"), (OverlayName, GkeTargets.StandardT4.Name), (MinReplicasName, "1"),
-        (MaxReplicasName, "4"), (QueueTimeTargetName, "2000"), (ModelBucketName, ""), (LoadTestWorkersName, "2"),
+        (MaxReplicasName, "4"), (QueueTimeTargetName, "2000"), (ModelBucketName, ""), (LoadTestWorkersName, "2"), (TlsSecretName, ""),
     ];
 
     /// <summary>The parameters as configured, checked, with messages that name the key to fix.</summary>
@@ -71,7 +74,7 @@ internal sealed record GkeParameters(
         }
         var parameters = new GkeParameters(Text(ProjectName), Text(RegionName), Text(ClusterName), Text(NamespaceName),
             Text(RegistryName).TrimEnd('/'), Text(ImageTagName), overlay, Number(MinReplicasName, 1), Number(MaxReplicasName, 1),
-            Number(QueueTimeTargetName, 1), Text(ModelBucketName), Number(LoadTestWorkersName, 1));
+            Number(QueueTimeTargetName, 1), Text(ModelBucketName), Number(LoadTestWorkersName, 1), Text(TlsSecretName));
         if (parameters.MaxReplicas < parameters.MinReplicas)
         {
             throw new DistributedApplicationException(
@@ -80,6 +83,10 @@ internal sealed record GkeParameters(
         if (!KubernetesName.IsValid(parameters.Namespace))
         {
             throw new DistributedApplicationException($"Parameters:{NamespaceName} must be a Kubernetes name (lower-case letters, digits, '-'; got '{parameters.Namespace}').");
+        }
+        if (parameters.TlsSecret.Length > 0 && !KubernetesName.IsValid(parameters.TlsSecret))
+        {
+            throw new DistributedApplicationException($"Parameters:{TlsSecretName} must name a Secret (lower-case letters, digits, '-'; got '{parameters.TlsSecret}').");
         }
         if (parameters.ModelBucket.StartsWith("gs://", StringComparison.Ordinal))
         {

@@ -47,7 +47,19 @@ internal static class InferenceNetwork
         Spec = new GatewaySpec
         {
             GatewayClassName = GatewayClass,
-            Listeners = [new GatewayListener { Name = "http", Protocol = "HTTP", Port = 80 }],
+            Listeners = parameters.TlsSecret.Length == 0
+                ? [new GatewayListener { Name = "http", Protocol = "HTTP", Port = 80 }]
+                :
+                [
+                    new GatewayListener { Name = "http", Protocol = "HTTP", Port = 80 },
+                    new GatewayListener
+                    {
+                        Name = "https",
+                        Protocol = "HTTPS",
+                        Port = 443,
+                        Tls = new GatewayTls { Mode = "Terminate", CertificateRefs = [new ObjectReference { Group = "", Kind = "Secret", Name = parameters.TlsSecret }] },
+                    },
+                ],
         },
     };
 

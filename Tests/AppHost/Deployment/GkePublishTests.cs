@@ -78,6 +78,18 @@ public sealed class GkePublishTests : IDisposable
     }
 
     [Fact]
+    public async Task WithATlsSecret_TheGatewayAlsoListensForHttpsWithThatCertificate()
+    {
+        await GkePublish.RunStepAsync(GkePipelineSteps.PublishStep, _output.FullName, ["--Parameters:gke-tls-secret=inference-tls"], Ct);
+
+        var gateway = GkePublish.Render(Path.Combine(_output.FullName, GkeManifests.BaseFolder)).OfType<AspireInference.AppHost.Deployment.Resources.Gateway>().Single();
+        Assert.Equal(["http", "https"], gateway.Spec.Listeners.Select(l => l.Name));
+        var https = gateway.Spec.Listeners[1];
+        Assert.Equal(("HTTPS", 443, "Terminate"), (https.Protocol, https.Port, https.Tls!.Mode));
+        Assert.Equal(("Secret", "inference-tls"), (https.Tls.CertificateRefs[0].Kind, https.Tls.CertificateRefs[0].Name));
+    }
+
+    [Fact]
     public async Task WithoutABucket_TheServerGeneratesItsDefaultRepositoryIntoAnEmptyDir()
     {
         await GkePublish.RunStepAsync(GkePipelineSteps.PublishStep, _output.FullName, [], Ct);
