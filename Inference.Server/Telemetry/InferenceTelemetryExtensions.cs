@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Inference.Server.Scheduling;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 
@@ -28,6 +29,8 @@ public static class InferenceTelemetryExtensions
         services.AddSingleton<InferenceHistograms>();
         services.AddSingleton<IModelStatisticsObserverFactory>(sp => sp.GetRequiredService<InferenceHistograms>());
         services.AddSingleton<ModelStatisticsMetrics>();
+        services.TryAddKeyedSingleton<TimeProvider>(QueueTimeWindow.ClockKey, (sp, _) => sp.GetService<TimeProvider>() ?? TimeProvider.System);
+        services.AddSingleton<QueueTimeWindow>();
         services.AddSingleton<GpuMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(MetricNames.Meter)
@@ -55,6 +58,7 @@ public static class InferenceTelemetryExtensions
     public static WebApplication MapInferenceMetrics(this WebApplication app)
     {
         app.Services.GetRequiredService<ModelStatisticsMetrics>();
+        app.Services.GetRequiredService<QueueTimeWindow>();
         app.Services.GetRequiredService<GpuMetrics>();
         app.Use((context, next) =>
         {
