@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Inference.Server.Scheduling;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 
@@ -13,9 +14,11 @@ public static class InferenceTelemetryExtensions
 
     /// <summary>
     /// Registers Triton's per-model metrics, the latency and batch-size histograms (as the model loader's
-    /// <see cref="IModelStatisticsObserverFactory"/>), the NVML GPU metrics, <paramref name="metricsListener"/>, and an
-    /// OpenTelemetry Prometheus exporter for the meter <see cref="MetricNames.Meter"/> that writes instrument names
-    /// unchanged (no <c>_total</c> or unit suffixes: the names are Triton's) and does not cache scrapes.
+    /// <see cref="IModelStatisticsObserverFactory"/>), the windowed queue-time gauge <see cref="QueueTimeWindow"/> (sampled on the
+    /// clock keyed <see cref="QueueTimeWindow.ClockKey"/>, by default the registered <see cref="TimeProvider"/>), the NVML GPU
+    /// metrics, <paramref name="metricsListener"/>, and an OpenTelemetry Prometheus exporter for the meter
+    /// <see cref="MetricNames.Meter"/> that writes instrument names unchanged (no <c>_total</c> or unit suffixes: the
+    /// names are Triton's) and does not cache scrapes.
     /// Instruments of meters that another host's <see cref="IMeterFactory"/> created (several hosts in one process, as
     /// in tests) are dropped, so each host exports only its own: OpenTelemetry subscribes to meters by name process-wide,
     /// and would otherwise merge same-named instruments of all hosts and stop exporting them when any host stops.
@@ -28,6 +31,8 @@ public static class InferenceTelemetryExtensions
         services.AddSingleton<InferenceHistograms>();
         services.AddSingleton<IModelStatisticsObserverFactory>(sp => sp.GetRequiredService<InferenceHistograms>());
         services.AddSingleton<ModelStatisticsMetrics>();
+        services.TryAddKeyedSingleton<TimeProvider>(QueueTimeWindow.ClockKey, (sp, _) => sp.GetService<TimeProvider>() ?? TimeProvider.System);
+        services.AddSingleton<QueueTimeWindow>();
         services.AddSingleton<GpuMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(MetricNames.Meter)
@@ -49,12 +54,13 @@ public static class InferenceTelemetryExtensions
     }
 
     /// <summary>
-    /// Creates the observable instruments, answers requests on the metrics port with <see cref="ScrapePath"/> only
+    /// Creates the observable instruments (and starts the queue-time gauge's sampling), answers requests on the metrics port with <see cref="ScrapePath"/> only
     /// (404 otherwise), and maps the scraping endpoint on every port.
     /// </summary>
     public static WebApplication MapInferenceMetrics(this WebApplication app)
     {
         app.Services.GetRequiredService<ModelStatisticsMetrics>();
+        app.Services.GetRequiredService<QueueTimeWindow>();
         app.Services.GetRequiredService<GpuMetrics>();
         app.Use((context, next) =>
         {

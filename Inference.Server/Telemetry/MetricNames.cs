@@ -24,6 +24,10 @@ public static class MetricNames
     // Beyond Triton (labels model, version): instances of KIND_AUTO groups that run on CPU because no GPU could be used.
     public const string GpuFallbackInstances = "nv_inference_gpu_fallback_instances";
 
+    // Beyond Triton (labels model, version): average queue time per successful request over a trailing window, in
+    // microseconds, a gauge a Kubernetes HPA can scale on (see QueueTimeWindow).
+    public const string QueueDurationAvgUs = "nv_inference_queue_duration_avg_us";
+
     // Histograms beyond Triton (labels model, version).
     public const string RequestDurationSeconds = "nv_inference_request_duration_seconds";
     public const string QueueDurationSeconds = "nv_inference_queue_duration_seconds";

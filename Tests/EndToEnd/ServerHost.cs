@@ -45,7 +45,12 @@ public sealed class ServerHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ServerHost> StartAsync(string repository, params string[] extraArgs)
+    public static Task<ServerHost> StartAsync(string repository, params string[] extraArgs) =>
+        StartAsync(repository, configureServices: null, extraArgs);
+
+    /// <summary>As <see cref="StartAsync(string, string[])"/>; <paramref name="configureServices"/> runs after the
+    /// server's own registrations, so it can replace one (a fake clock, say).</summary>
+    public static async Task<ServerHost> StartAsync(string repository, Action<IServiceCollection>? configureServices, params string[] extraArgs)
     {
         string[] args =
         [
@@ -57,6 +62,7 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddServiceDefaults();
         builder.AddInferenceServer();
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapInferenceServer();
         await app.StartAsync();
