@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using Inference.Server.ModelTools;
+using Inference.Tests.EndToEnd;
+using Inference.Tests.ModelTools;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Inference.Tests.Telemetry;
+
+/// <summary>
+/// The server's metrics over OTLP (what the Aspire dashboard's Metrics page shows), into a real OTLP/HTTP receiver on
+/// loopback: every periodic export arrives and carries Triton's counters and the histograms. The OTLP exporter and the
+/// SDK must be the same OpenTelemetry release: with exporter 1.20.0 over SDK 1.20.1 every batch holding a histogram
+/// was dropped (MissingFieldException: HistogramBuckets.BucketCounts), so the dashboard showed no metrics at all.
+/// </summary>
+public sealed class OtlpExportTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task PeriodicExports_CarryCountersAndHistograms_AfterInferences()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var repository = new TempDirectory();
+        IdentityModelBuilder.Write(repository.Path, "exported", width: 4, maxBatchSize: 4, maxQueueDelayMicroseconds: 0);
+        await using var server = await ServerHost.StartAsync(repository.Path,
+            $"--OTEL_EXPORTER_OTLP_ENDPOINT={receiver.Address}", "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "--OTEL_METRIC_EXPORT_INTERVAL=200");
+
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await server.Http.PostAsync("/v2/models/exported/infer",
+                Kserve.Json(new System.Text.Json.Nodes.JsonObject { ["inputs"] = new System.Text.Json.Nodes.JsonArray(Kserve.JsonInput("INPUT0", [1, 4], [1, 2, 3, 4])) }), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Three exports after the requests, each with the model's counter and its latency histogram.
+        var seen = await receiver.WaitForAsync(body => body.Contains("nv_inference_request_success", StringComparison.Ordinal)
+            && body.Contains("nv_inference_request_duration_seconds", StringComparison.Ordinal)
+            && body.Contains("exported", StringComparison.Ordinal), count: 3, TimeSpan.FromSeconds(30));
+        Assert.True(seen, $"expected 3 OTLP metric exports with the counters and histograms; got {receiver.MetricExports} exports");
+    }
+
+    /// <summary>An OTLP/HTTP endpoint (POST /v1/metrics, /v1/traces, /v1/logs) that keeps the metric bodies.</summary>
+    private sealed class OtlpReceiver : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<string> _metrics = new();
+
+        private OtlpReceiver(WebApplication app) => _app = app;
+
+        public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+        public int MetricExports => _metrics.Count;
+
+        public static async Task<OtlpReceiver> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var receiver = new OtlpReceiver(app);
+            app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
+            {
+                using var body = new MemoryStream();
+                await request.Body.CopyToAsync(body);
+                if (signal == "metrics")
+                {
+                    // Metric, scope and attribute names are plain UTF-8 strings inside the protobuf.
+                    receiver._metrics.Enqueue(Encoding.Latin1.GetString(body.ToArray()));
+                }
+                return Results.Bytes([], "application/x-protobuf");
+            });
+            await app.StartAsync(Ct);
+            return receiver;
+        }
+
+        public async Task<bool> WaitForAsync(Func<string, bool> match, int count, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (DateTime.UtcNow < deadline)
+            {
+                if (_metrics.Count(match) >= count)
+                {
+                    return true;
+                }
+                await Task.Delay(100, Ct);
+            }
+            return false;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync(Ct);
+            await _app.DisposeAsync();
+        }
+    }
+}
