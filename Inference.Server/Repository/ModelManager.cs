@@ -146,6 +146,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             {
                 return Task.FromResult<InferenceError?>(parsed.Error! with { Message = $"failed to load '{name}': invalid config override: {parsed.Error!.Message}" });
             }
+            if (ConfigOverrideRules.Check(parsed.Value!, name) is { } refused)
+            {
+                return Task.FromResult<InferenceError?>(refused with { Message = $"failed to load '{name}': {refused.Message}" });
+            }
             overrideConfig = parsed.Value;
         }
         return LoadCoreAsync(name, overrideConfig, cancellationToken);
