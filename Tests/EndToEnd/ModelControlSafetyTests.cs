@@ -4,16 +4,23 @@ using System.Text.Json.Nodes;
 using Grpc.Core;
 using Inference.Server.ModelTools;
 using Inference.Server.Protos;
+using Inference.Server.Repository;
 using Inference.Tests.ModelTools;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Inference.Tests.EndToEnd;
 
 /// <summary>
 /// The model control API cannot be turned against the server: a config override cannot make it read a file
-/// outside the model (nor tell what exists there), and symbolic links are followed only within the repository.
+/// outside the model (nor tell what exists there), symbolic links are followed only within the repository,
+/// crafted or unknown model names leave no trace (index, readiness, later inferences), and the index stays one
+/// row per model on disk whatever the loads and unloads.
 /// </summary>
 public sealed class ModelControlSafetyTests : IDisposable
 {
+    private static string InvalidConfig(string name) =>
+        $"name: \"{name}\"\nmax_batch_size: 8\ninput [ {{ name: \"INPUT0\" data_type: TYPE_NOPE dims: [ 16 ] }} ]\n";
+
     private readonly TempDirectory _repository = new();
     private readonly TempDirectory _outside = new();
 
@@ -96,6 +103,7 @@ public sealed class ModelControlSafetyTests : IDisposable
         var plugin = "\"optimization\":{\"execution_accelerators\":{\"gpu_execution_accelerator\":[{\"name\":\"tensorrt\",\"parameters\":{\"trt_extra_plugin_lib_paths\":\"/tmp/plugin.so\"}}]}}";
         await E2E.AssertErrorAsync(await LoadAsync(server.Http, "identity", Override(plugin)), HttpStatusCode.BadRequest,
             "trt_extra_plugin_lib_paths", "config override");
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/v2/health/ready", Ct)).StatusCode);
 
         static string Output(string extra) =>
             $"\"input\":[{{\"name\":\"INPUT0\",\"data_type\":\"TYPE_FP32\",\"dims\":[16]}}],\"output\":[{{\"name\":\"OUTPUT0\",\"data_type\":\"TYPE_FP32\",\"dims\":[16],{extra}}}]";
@@ -160,6 +168,125 @@ public sealed class ModelControlSafetyTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task ModelNames_ThatAreNotModelsOfTheRepository_AreRefused_AndLeaveNoTrace()
+    {
+        E2E.WriteIdentity(_repository.Path, "identity");
+        E2E.WriteIdentity(_repository.Path, "other");
+        await using var server = await ServerHost.StartAsync(_repository.Path, "--model-control-mode=explicit", "--load-model=identity");
+        var http = server.Http;
+
+        foreach (var (path, status) in new[]
+        {
+            ("..%2Fidentity", HttpStatusCode.BadRequest),
+            ("%2Fetc", HttpStatusCode.NotFound),
+            ("%20", HttpStatusCode.NotFound),
+            ("no_such_model", HttpStatusCode.NotFound),
+            (new string('a', 300), HttpStatusCode.BadRequest),
+            ("a%01b", HttpStatusCode.BadRequest),
+            (".hidden", HttpStatusCode.BadRequest),
+        })
+        {
+            using var response = await http.PostAsync($"/v2/repository/models/{path}/load", null, Ct);
+            Assert.True(response.StatusCode == status, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
+        }
+        foreach (var name in new[] { "../identity", "/etc", "identity/..", ".", "..", "a\\b", "a\u0001b", "a\nb", "", new string('a', 256) })
+        {
+            await E2E.AssertRpcErrorAsync(async () => await server.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = name }, cancellationToken: Ct),
+                StatusCode.InvalidArgument, "not a valid model name");
+        }
+        await E2E.AssertRpcErrorAsync(async () => await server.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "no_such_model" }, cancellationToken: Ct),
+            StatusCode.NotFound, "failed to load 'no_such_model': no such model in the repository");
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v2/health/ready", Ct)).StatusCode);
+        Assert.True((await server.Grpc.ServerReadyAsync(new ServerReadyRequest(), cancellationToken: Ct)).Ready);
+        Assert.Equal(["identity", "other"], (await IndexRowsAsync(http)).Select(r => r["name"]!.GetValue<string>()));
+        foreach (var name in new[] { "../identity", "no_such_model", " " })
+        {
+            await E2E.AssertRpcErrorAsync(async () => await server.Grpc.ModelInferAsync(E2E.RawRequest(name, "INPUT0", [1, 16], new float[16]), cancellationToken: Ct),
+                StatusCode.NotFound, "is not found");
+        }
+        await E2E.AssertErrorAsync(await http.PostAsync("/v2/models/no_such_model/infer", IdentityBody(), Ct), HttpStatusCode.NotFound, "'no_such_model' is not found");
+        await AssertIdentityServesAsync(http, "identity");
+    }
+
+    [Fact]
+    public async Task StrictReadiness_CoversTheModelsMeantToBeServed_NotFailedLoadsThroughTheApi()
+    {
+        E2E.WriteIdentity(_repository.Path, "identity");
+        var broken = E2E.WriteIdentity(_repository.Path, "bad_config");
+        File.WriteAllText(Path.Combine(broken, "config.pbtxt"), InvalidConfig("bad_config"));
+        var later = E2E.WriteIdentity(_repository.Path, "later_broken");
+        await using (var server = await ServerHost.StartAsync(_repository.Path, "--model-control-mode=explicit", "--load-model=identity"))
+        {
+            var http = server.Http;
+            await AssertReadyAsync(http, true);
+
+            await E2E.AssertErrorAsync(await LoadAsync(http, "bad_config"), HttpStatusCode.BadRequest, "TYPE_NOPE");
+            await AssertReadyAsync(http, true);
+
+            Assert.Equal(HttpStatusCode.OK, (await LoadAsync(http, "later_broken")).StatusCode);
+            File.WriteAllText(Path.Combine(later, "config.pbtxt"), InvalidConfig("later_broken"));
+            await E2E.AssertErrorAsync(await LoadAsync(http, "later_broken"), HttpStatusCode.BadRequest, "TYPE_NOPE");
+            await AssertIdentityServesAsync(http, "later_broken");
+            await AssertReadyAsync(http, true);
+
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/later_broken/unload", null, Ct)).StatusCode);
+            await E2E.AssertErrorAsync(await LoadAsync(http, "later_broken"), HttpStatusCode.BadRequest, "TYPE_NOPE");
+            await AssertReadyAsync(http, true);
+        }
+
+        // Models named at start count whatever their outcome, until they load or are unloaded.
+        await using (var server = await ServerHost.StartAsync(_repository.Path, "--model-control-mode=explicit", "--load-model=bad_config", "--load-model=absent"))
+        {
+            var http = server.Http;
+            await AssertReadyAsync(http, false);
+            var fixedConfig = File.ReadAllText(Path.Combine(_repository.Path, "identity", "config.pbtxt")).Replace("\"identity\"", "\"bad_config\"", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(broken, "config.pbtxt"), fixedConfig);
+            Assert.Equal(HttpStatusCode.OK, (await LoadAsync(http, "bad_config")).StatusCode);
+            await AssertReadyAsync(http, false);
+
+            E2E.WriteIdentity(_repository.Path, "absent");
+            Assert.Equal(HttpStatusCode.OK, (await LoadAsync(http, "absent")).StatusCode);
+            await AssertReadyAsync(http, true);
+        }
+    }
+
+    [Fact]
+    public async Task TheIndex_HoldsOneRowPerModelOnDisk_WhateverTheLoadsAndUnloads()
+    {
+        E2E.WriteIdentity(_repository.Path, "identity");
+        var gone = E2E.WriteIdentity(_repository.Path, "gone");
+        await using var server = await ServerHost.StartAsync(_repository.Path, "--model-control-mode=explicit", "--load-model=identity");
+        var http = server.Http;
+
+        for (var i = 0; i < 300; i++)
+        {
+            using var response = await http.PostAsync($"/v2/repository/models/missing_{i}/load", null, Ct);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/identity/unload", null, Ct)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await LoadAsync(http, "identity")).StatusCode);
+        }
+        Assert.Equal(["gone", "identity"], (await IndexRowsAsync(http)).Select(r => r["name"]!.GetValue<string>()));
+        var manager = server.Services.GetRequiredService<ModelManager>();
+        Assert.Equal(1, manager.TrackedModelCount);
+
+        Assert.Equal(HttpStatusCode.OK, (await LoadAsync(http, "gone")).StatusCode);
+        Directory.Delete(gone, recursive: true);
+        Assert.Equal(["gone", "identity"], (await IndexRowsAsync(http)).Select(r => r["name"]!.GetValue<string>()));
+        await AssertIdentityServesAsync(http, "gone");
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v2/repository/models/gone/unload", null, Ct)).StatusCode);
+
+        Assert.Equal(["identity"], (await IndexRowsAsync(http)).Select(r => r["name"]!.GetValue<string>()));
+        Assert.Equal(1, manager.TrackedModelCount);
+        await E2E.AssertErrorAsync(await http.PostAsync("/v2/models/gone/infer", IdentityBody(), Ct), HttpStatusCode.NotFound, "'gone' is not found");
+        await E2E.AssertErrorAsync(await http.PostAsync("/v2/repository/models/gone/unload", null, Ct), HttpStatusCode.NotFound, "no such model in the repository");
+        await AssertReadyAsync(http, true);
+    }
+
     private static string Quote(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
     /// <summary>A config override for the identity model with <paramref name="fields"/> added.</summary>
@@ -188,6 +315,15 @@ public sealed class ModelControlSafetyTests : IDisposable
             }
         }
     }
+
+    private static async Task AssertReadyAsync(HttpClient http, bool ready)
+    {
+        using var response = await http.GetAsync("/v2/health/ready", Ct);
+        Assert.Equal(ready ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    private static StringContent IdentityBody() =>
+        Kserve.Json(new JsonObject { ["inputs"] = new JsonArray(Kserve.JsonInput("INPUT0", [1, 16], new float[16])) });
 
     private static async Task AssertIdentityServesAsync(HttpClient http, string model)
     {
