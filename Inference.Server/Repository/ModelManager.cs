@@ -12,6 +12,10 @@ namespace Inference.Server.Repository;
 /// configured control mode and answers the front-ends. Loads, reloads and unloads of one model are
 /// serialized by that model's gate; inference reads an immutable snapshot per model without locks.
 /// A failed reload leaves the versions that were serving in place.
+/// The API cannot grow its state: only names of the repository (<see cref="ModelRepository.Contains"/>) get an
+/// entry, so a load of an invalid name (400) or of one that is not in the repository (404) changes nothing — not
+/// the index, not readiness, not what later requests for that name get (404). An entry whose folder has gone is
+/// dropped when it is unloaded (or by the poll); loading and unloading a model again and again keeps one entry.
 /// </summary>
 public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 {
@@ -22,6 +26,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
          "model_configuration", "statistics", "binary_tensor_data"]);
 
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
+
+    /// <summary>Names the start-up loads asked for that are not models of the repository: strict readiness waits
+    /// for each until it loads or is unloaded. Filled only at start.</summary>
+    private readonly ConcurrentDictionary<string, byte> _missingAtStart = new(StringComparer.Ordinal);
     private readonly InferenceServerOptions _options;
     private readonly ModelVersionLoader _loader;
     private readonly ILogger<ModelManager> _logger;
@@ -39,6 +47,13 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 
     public bool IsLive => !_stopping;
 
+    /// <summary>
+    /// Up, start-up loads done, not stopping, and with strict readiness every model meant to be served is ready:
+    /// the models the start-up loads asked for (whatever their outcome, including names not in the repository)
+    /// and those loaded successfully since, until they are unloaded. A failed load through the API is an error
+    /// to its caller only: of a name not in the repository, of a model not loaded yet, or a failed reload (the
+    /// old versions keep serving) leaves the server as ready as it was, as in Triton.
+    /// </summary>
     public bool IsReady => _startupDone && !_stopping && (!_options.StrictReadiness || AllLoadedModelsReady());
 
     public ModelControlMode ControlMode => _options.ModelControlMode;
@@ -56,7 +71,13 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             : Repository.ListModelNames();
         foreach (var name in names)
         {
-            await LoadCoreAsync(name, null, cancellationToken).ConfigureAwait(false);
+            if (UnknownModel(name, "load") is { } unknown)
+            {
+                _missingAtStart.TryAdd(name, 0);
+                LogLoadFailed(_logger, name, unknown.Message);
+                continue;
+            }
+            await LoadCoreAsync(name, null, startup: true, cancellationToken).ConfigureAwait(false);
         }
         _startupDone = true;
         LogStarted(_logger, Repository.RootPath, _options.ModelControlMode, _models.Count(m => m.Value.Snapshot.Latest is not null));
@@ -70,8 +91,8 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             return error;
         }
-        var snapshot = _models[name].Snapshot;
-        return ModelMetadataBuilder.Build(loaded!, [.. snapshot.Versions.Keys.Order().Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        IEnumerable<long> versions = _models.TryGetValue(name, out var entry) ? entry.Snapshot.Versions.Keys : [loaded!.Version];
+        return ModelMetadataBuilder.Build(loaded!, [.. versions.Order().Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
     }
 
     public Result<ModelConfig> GetModelConfig(string name, long version = -1)
@@ -108,10 +129,12 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         static Result<IReadOnlyList<ModelStatisticsEntry>> Result(List<ModelStatisticsEntry> list) => list;
     }
 
+    /// <summary>One row per version of every model of the repository, plus the models still serving whose folder
+    /// has gone; a model never loaded has one row without version or state.</summary>
     public IReadOnlyList<RepositoryIndexEntry> GetRepositoryIndex(bool readyOnly = false)
     {
         var names = new SortedSet<string>(Repository.ListModelNames(), StringComparer.Ordinal);
-        names.UnionWith(_models.Keys);
+        names.UnionWith(_models.Where(m => m.Value.Snapshot.Versions.Count > 0).Select(m => m.Key));
         var rows = new List<RepositoryIndexEntry>();
         foreach (var name in names)
         {
@@ -138,6 +161,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             return Task.FromResult<InferenceError?>(ControlModeError("load"));
         }
+        if (UnknownModel(name, "load") is { } unknown)
+        {
+            return Task.FromResult<InferenceError?>(unknown);
+        }
         ModelConfig? overrideConfig = null;
         if (!string.IsNullOrWhiteSpace(configJson))
         {
@@ -146,9 +173,13 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             {
                 return Task.FromResult<InferenceError?>(parsed.Error! with { Message = $"failed to load '{name}': invalid config override: {parsed.Error!.Message}" });
             }
+            if (ConfigOverrideRules.Check(parsed.Value!, name) is { } refused)
+            {
+                return Task.FromResult<InferenceError?>(refused with { Message = $"failed to load '{name}': {refused.Message}" });
+            }
             overrideConfig = parsed.Value;
         }
-        return LoadCoreAsync(name, overrideConfig, cancellationToken);
+        return LoadCoreAsync(name, overrideConfig, startup: false, cancellationToken);
     }
 
     public async Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default)
@@ -157,13 +188,12 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             return ControlModeError("unload");
         }
+        _missingAtStart.TryRemove(name, out _);
         if (!_models.TryGetValue(name, out var entry))
         {
-            return Repository.ListModelNames().Contains(name)
-                ? null
-                : new InferenceError(ErrorCode.NotFound, $"failed to unload '{name}': no such model in the repository");
+            return UnknownModel(name, "unload");
         }
-        await UnloadCoreAsync(entry, "unloaded", cancellationToken).ConfigureAwait(false);
+        await UnloadCoreAsync(entry, "unloaded", forget: !Repository.Contains(name), cancellationToken).ConfigureAwait(false);
         return null;
     }
 
@@ -192,15 +222,14 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (!_models.TryGetValue(name, out var entry) || entry.Fingerprint != fingerprint)
             {
                 LogReloading(_logger, name);
-                await LoadCoreAsync(name, null, cancellationToken).ConfigureAwait(false);
+                await LoadCoreAsync(name, null, startup: false, cancellationToken).ConfigureAwait(false);
             }
         }
         foreach (var (name, entry) in _models)
         {
-            if (!onDisk.Contains(name) && entry.Snapshot.Statuses.Count > 0)
+            if (!onDisk.Contains(name))
             {
-                await UnloadCoreAsync(entry, "removed from the repository", cancellationToken).ConfigureAwait(false);
-                _models.TryRemove(name, out _);
+                await UnloadCoreAsync(entry, "removed from the repository", forget: true, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -210,18 +239,37 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         _stopping = true;
         foreach (var entry in _models.Values)
         {
-            await UnloadCoreAsync(entry, "server shutting down", CancellationToken.None).ConfigureAwait(false);
+            await UnloadCoreAsync(entry, "server shutting down", forget: false, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
     private static ModelStatisticsEntry ToStatistics(LoadedModelVersion v) =>
         new(v.Name, v.VersionText, v.Statistics, v.Scheduler.InflightCount);
 
+    /// <summary>Entries in the manager's dictionary (for tests: it holds only names of the repository).</summary>
+    internal int TrackedModelCount => _models.Count;
+
     private InferenceError ControlModeError(string verb) => new(ErrorCode.Unsupported,
         $"explicit model {verb} is not allowed in model control mode '{_options.ModelControlMode.ToString().ToLowerInvariant()}'; start the server with --model-control-mode=explicit");
 
+    /// <summary>Null when <paramref name="name"/> is a model of the repository; else why not: an invalid name
+    /// (<see cref="ErrorCode.InvalidArgument"/>) or one the repository has no folder for (<see cref="ErrorCode.NotFound"/>).</summary>
+    private InferenceError? UnknownModel(string name, string verb)
+    {
+        if (ModelRepository.CheckModelName(name) is { } invalid)
+        {
+            return invalid with { Message = $"failed to {verb}: {invalid.Message}" };
+        }
+        return Repository.Contains(name) ? null : new InferenceError(ErrorCode.NotFound, $"failed to {verb} '{name}': no such model in the repository");
+    }
+
+    /// <summary>Strict readiness: every model meant to be served is ready (see <see cref="IsReady"/>).</summary>
     private bool AllLoadedModelsReady()
     {
+        if (!_missingAtStart.IsEmpty)
+        {
+            return false;
+        }
         foreach (var entry in _models.Values)
         {
             if (!entry.Wanted)
@@ -263,13 +311,17 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                         : $"model '{name}' version {version} is not ready" + (string.IsNullOrEmpty(reason) ? "" : $": {reason}"));
     }
 
-    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken)
+    /// <summary>Loads (or reloads) <paramref name="name"/>, a model of the repository. A start-up load makes the model
+    /// count for strict readiness whatever its outcome; any other load only when it succeeds.</summary>
+    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, bool startup, CancellationToken cancellationToken)
     {
-        var entry = _models.GetOrAdd(name, static _ => new ModelEntry());
-        await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var entry = await EnterAsync(name, cancellationToken).ConfigureAwait(false);
         try
         {
-            entry.Wanted = true;
+            if (startup)
+            {
+                entry.Wanted = true;
+            }
             var old = entry.Snapshot;
             entry.Snapshot = new ModelServingSnapshot(old.Versions.Values,
                 old.Statuses.Count == 0 ? [new VersionStatus(-1, ModelVersionState.Loading, "")] : old.Statuses);
@@ -293,8 +345,15 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             {
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
                 LogLoadFailed(_logger, name, reason);
+                if (!Repository.Contains(name))
+                {
+                    // The folder went away during the load: keep no entry for a name the repository does not have.
+                    Forget(entry);
+                }
                 return result.Error ?? new InferenceError(ErrorCode.InvalidArgument, $"failed to load '{name}': {reason}");
             }
+            entry.Wanted = true;
+            _missingAtStart.TryRemove(name, out _);
             LogLoaded(_logger, name, string.Join(",", result.Ready.Select(v => v.VersionText)));
             return null;
         }
@@ -304,11 +363,21 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         }
     }
 
-    private async Task UnloadCoreAsync(ModelEntry entry, string reason, CancellationToken cancellationToken)
+    /// <summary>Unloads every version of <paramref name="entry"/>; <paramref name="forget"/> also drops the entry (its
+    /// folder has gone), so that the name is unknown again.</summary>
+    private async Task UnloadCoreAsync(ModelEntry entry, string reason, bool forget, CancellationToken cancellationToken)
     {
         await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (entry.Removed)
+            {
+                return;
+            }
+            if (forget)
+            {
+                Forget(entry);
+            }
             entry.Wanted = false;
             var old = entry.Snapshot;
             entry.Snapshot = new ModelServingSnapshot([], old.Statuses.Select(s => s with { State = ModelVersionState.Unavailable, Reason = reason }));
@@ -324,15 +393,43 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         }
     }
 
-    /// <summary>Per-model state. <see cref="Snapshot"/> is replaced whole under <see cref="Gate"/> and read without it.</summary>
-    private sealed class ModelEntry
+    /// <summary>The entry of <paramref name="name"/> (created if needed), with its gate held; never one that was
+    /// dropped while this call waited for the gate.</summary>
+    private async Task<ModelEntry> EnterAsync(string name, CancellationToken cancellationToken)
     {
+        while (true)
+        {
+            var entry = _models.GetOrAdd(name, static n => new ModelEntry(n));
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!entry.Removed)
+            {
+                return entry;
+            }
+            entry.Gate.Release();
+        }
+    }
+
+    /// <summary>Drops <paramref name="entry"/> from the dictionary; the caller holds its gate.</summary>
+    private void Forget(ModelEntry entry)
+    {
+        entry.Removed = true;
+        _models.TryRemove(KeyValuePair.Create(entry.Name, entry));
+    }
+
+    /// <summary>Per-model state. <see cref="Snapshot"/> is replaced whole under <see cref="Gate"/> and read without it.</summary>
+    private sealed class ModelEntry(string name)
+    {
+        public readonly string Name = name;
         public readonly SemaphoreSlim Gate = new(1, 1);
         public volatile ModelServingSnapshot Snapshot = ModelServingSnapshot.Empty;
         public string? Fingerprint;
 
-        /// <summary>Loaded on purpose (not unloaded since): counts for strict readiness.</summary>
+        /// <summary>Meant to be served (named at start, or loaded successfully since; not unloaded since): counts
+        /// for strict readiness.</summary>
         public volatile bool Wanted;
+
+        /// <summary>Dropped from the dictionary (set under <see cref="Gate"/>): a load that waited for it starts over.</summary>
+        public volatile bool Removed;
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Serving repository {Repository} (control mode {Mode}); {Ready} model(s) ready")]

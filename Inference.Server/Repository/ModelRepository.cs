@@ -12,6 +12,10 @@ namespace Inference.Server.Repository;
 /// Version folders must be named by a positive number without leading zeros; others are ignored, as in Triton.
 /// With a <paramref name="configName"/> (Triton's --model-config-name), a model's config is
 /// <c>&lt;model&gt;/configs/&lt;configName&gt;.pbtxt</c> when that file exists, else config.pbtxt, as in Triton.
+/// Every file a model uses is confined to the repository (<see cref="RepositoryPaths"/>): model names are folder
+/// names of the root (<see cref="CheckModelName"/>), and the model folder, its config, model, label and warmup files
+/// must resolve, links followed, under the root's real path. Messages name files relative to the root, never by
+/// absolute path, so that the callers of the load API learn nothing about the server's file system.
 /// Failures come back as values. Reads the disk on every call (no caching); thread-safe.
 /// </summary>
 public sealed class ModelRepository(string rootPath, string? configName = null)
@@ -23,6 +27,12 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
     public const string DefaultModelFileName = "model.onnx";
     public const string DefaultLabelFileName = "labels.txt";
 
+    /// <summary>The folder of a model that holds the files its warmup samples name (<c>input_data_file</c>).</summary>
+    public const string WarmupFolderName = "warmup";
+
+    /// <summary>The longest model name, in characters (the usual file systems allow folder names of 255 bytes).</summary>
+    public const int MaxModelNameLength = 255;
+
     public string RootPath { get; } = System.IO.Path.GetFullPath(rootPath);
 
     public bool Exists => Directory.Exists(RootPath);
@@ -30,8 +40,8 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
     /// <summary>Triton's --model-config-name; null or empty: every model reads config.pbtxt.</summary>
     public string? ConfigName { get; } = string.IsNullOrEmpty(configName) ? null : configName;
 
-    /// <summary>Model folder names, ordinal order; hidden folders (starting with '.') are skipped. Empty when
-    /// the root does not exist.</summary>
+    /// <summary>Model folder names, ordinal order; hidden folders (starting with '.') and folders whose name is not a
+    /// valid model name (<see cref="CheckModelName"/>) are skipped. Empty when the root does not exist.</summary>
     public IReadOnlyList<string> ListModelNames()
     {
         if (!Exists)
@@ -43,7 +53,7 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
             return [.. Directory.EnumerateDirectories(RootPath)
                 .Select(System.IO.Path.GetFileName)
                 .OfType<string>()
-                .Where(n => !n.StartsWith('.'))
+                .Where(n => CheckModelName(n) is null)
                 .Order(StringComparer.Ordinal)];
         }
         catch (IOException)
@@ -52,30 +62,75 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
         }
     }
 
+    /// <summary>
+    /// Null when <paramref name="name"/> can be a model of a repository: a folder name of the root, 1 to
+    /// <see cref="MaxModelNameLength"/> characters, no '/', '\' or control character, not starting with '.'
+    /// (so neither <c>.</c>, <c>..</c> nor a hidden folder). Else an <see cref="ErrorCode.InvalidArgument"/> error
+    /// saying why, which quotes the name only when it is short and printable.
+    /// </summary>
+    public static InferenceError? CheckModelName(string name)
+    {
+        var why = name.Length == 0 ? "it is empty"
+            : name.Length > MaxModelNameLength ? $"it has {name.Length} characters, more than {MaxModelNameLength}"
+            : name.Any(char.IsControl) ? "it has a control character"
+            : name.IndexOfAny(['/', '\\']) >= 0 ? "it has a '/' or '\\'"
+            : name[0] == '.' ? "it starts with '.'"
+            : null;
+        if (why is null)
+        {
+            return null;
+        }
+        var quoted = name.Length is > 0 and <= MaxModelNameLength && !name.Any(char.IsControl) ? $"'{name}'" : "the name";
+        return new InferenceError(ErrorCode.InvalidArgument, $"{quoted} is not a valid model name: {why}");
+    }
+
+    /// <summary>True when <paramref name="name"/> is a valid model name (<see cref="CheckModelName"/>) and the root
+    /// has a folder of that name (or a link to one).</summary>
+    public bool Contains(string name) => CheckModelName(name) is null && Directory.Exists(System.IO.Path.Combine(RootPath, name));
+
     /// <summary>Reads a model's folder: its config file (<see cref="ConfigPath"/>, parsed, not validated) unless
-    /// <paramref name="configOverride"/> is given, and its version folders with their model files.</summary>
+    /// <paramref name="configOverride"/> is given, and its version folders with their model files. The config's file
+    /// names are checked (<see cref="ConfigFileNames"/>) before any is looked up.</summary>
     public Result<ModelFolder> ReadModel(string name, ModelConfig? configOverride = null)
     {
-        if (ModelPath(name) is not { } path)
+        if (CheckModelName(name) is { } invalid)
         {
-            return new InferenceError(ErrorCode.InvalidArgument, $"'{name}' is not a valid model name");
+            return invalid;
         }
+        var path = System.IO.Path.Combine(RootPath, name);
         if (!Directory.Exists(path))
         {
-            return new InferenceError(ErrorCode.NotFound, $"model '{name}' is not in the model repository '{RootPath}'");
+            return new InferenceError(ErrorCode.NotFound, $"model '{name}' is not in the model repository");
+        }
+        var realRoot = RealRoot();
+        if (!IsInside(path, realRoot))
+        {
+            return new InferenceError(ErrorCode.InvalidArgument, $"model '{name}': its folder {OutsideMessage}");
         }
         var configPath = ConfigPath(path);
+        var source = configOverride is null ? ForMessages(configPath) : $"config override of '{name}'";
         try
         {
             var config = configOverride;
-            if (config is null && File.Exists(configPath))
+            if (config is null)
             {
-                var parsed = PbtxtParser.ParseModelConfig(File.ReadAllText(configPath), configPath);
-                if (!parsed.IsSuccess)
+                if (!IsInside(configPath, realRoot))
                 {
-                    return parsed.Error!;
+                    return new InferenceError(ErrorCode.InvalidArgument, $"{source}: {OutsideMessage}");
                 }
-                config = parsed.Value;
+                if (File.Exists(configPath))
+                {
+                    var parsed = PbtxtParser.ParseModelConfig(File.ReadAllText(configPath), source);
+                    if (!parsed.IsSuccess)
+                    {
+                        return parsed.Error!;
+                    }
+                    config = parsed.Value;
+                }
+            }
+            if (config is not null && ConfigFileNames.Validate(config, source) is { } badName)
+            {
+                return badName;
             }
             var fileName = string.IsNullOrEmpty(config?.DefaultModelFilename) ? DefaultModelFileName : config.DefaultModelFilename;
             var versions = new List<ModelVersionFolder>();
@@ -83,15 +138,15 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
             {
                 if (TryParseVersion(System.IO.Path.GetFileName(dir), out var version))
                 {
-                    versions.Add(ReadVersion(name, version, dir, fileName));
+                    versions.Add(ReadVersion(name, version, dir, fileName, realRoot));
                 }
             }
             versions.Sort((a, b) => a.Version.CompareTo(b.Version));
-            return new ModelFolder(name, path, config, configPath, versions);
+            return new ModelFolder(name, path, config, configPath, source, versions);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new InferenceError(ErrorCode.Internal, $"cannot read model '{name}' in '{path}': {e.Message}");
+            return new InferenceError(ErrorCode.Internal, $"cannot read model '{name}': {WithoutRoot(e.Message)}");
         }
     }
 
@@ -126,33 +181,29 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
     }
 
     /// <summary>
-    /// Labels of an output, one per line: the file named by its label_filename (relative to the model folder;
-    /// an error if it is missing or outside the folder), else the model folder's labels.txt if present, else null.
+    /// Labels of an output, one per line: the file named by its label_filename (a plain relative path inside the model
+    /// folder; an error if it is missing), else the model folder's labels.txt if present, else null. Either must
+    /// resolve, links followed, inside the repository.
     /// </summary>
-    public static Result<string[]?> ReadLabels(ModelFolder folder, ModelOutput output)
+    public Result<string[]?> ReadLabels(ModelFolder folder, ModelOutput output)
     {
-        string file;
-        if (output.LabelFilename.Length > 0)
+        var named = output.LabelFilename.Length > 0;
+        var label = named ? output.LabelFilename : DefaultLabelFileName;
+        var what = $"label file '{label}' of output '{output.Name}' of model '{folder.Name}'";
+        if (named && RepositoryPaths.CheckRelativeName(label) is { } why)
         {
-            file = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder.Path, output.LabelFilename));
-            if (!file.StartsWith(folder.Path + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            {
-                return new InferenceError(ErrorCode.InvalidArgument,
-                    $"label_filename '{output.LabelFilename}' of output '{output.Name}' of model '{folder.Name}' is outside the model folder");
-            }
-            if (!File.Exists(file))
-            {
-                return new InferenceError(ErrorCode.InvalidArgument,
-                    $"label file '{output.LabelFilename}' of output '{output.Name}' of model '{folder.Name}' does not exist in '{folder.Path}'");
-            }
+            return new InferenceError(ErrorCode.InvalidArgument, $"{what} must be a relative path inside the model folder ({why})");
         }
-        else
+        var file = System.IO.Path.Combine(folder.Path, label);
+        if (!IsInside(file, RealRoot()))
         {
-            file = System.IO.Path.Combine(folder.Path, DefaultLabelFileName);
-            if (!File.Exists(file))
-            {
-                return new Result<string[]?>(null, null);
-            }
+            return new InferenceError(ErrorCode.InvalidArgument, $"{what} {OutsideMessage}");
+        }
+        if (!File.Exists(file))
+        {
+            return named
+                ? new InferenceError(ErrorCode.InvalidArgument, $"{what} does not exist in '{ForMessages(folder.Path)}'")
+                : new Result<string[]?>(null, null);
         }
         try
         {
@@ -160,8 +211,39 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new InferenceError(ErrorCode.Internal, $"cannot read label file '{file}': {e.Message}");
+            return new InferenceError(ErrorCode.Internal, $"cannot read {what}: {WithoutRoot(e.Message)}");
         }
+    }
+
+    /// <summary>The file a warmup sample of model <paramref name="model"/> names (<c>input_data_file</c>, relative to the
+    /// model's <see cref="WarmupFolderName"/> folder): a plain relative path that exists and resolves inside the repository.</summary>
+    public Result<string> ResolveWarmupFile(string model, string fileName)
+    {
+        if (CheckModelName(model) is { } invalid)
+        {
+            return invalid;
+        }
+        if (RepositoryPaths.CheckRelativeName(fileName) is { } why)
+        {
+            return new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{fileName}' must be a relative path inside the model's warmup folder ({why})");
+        }
+        var file = System.IO.Path.Combine(RootPath, model, WarmupFolderName, fileName);
+        if (!IsInside(file, RealRoot()))
+        {
+            return new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{fileName}' {OutsideMessage}");
+        }
+        return File.Exists(file) ? file : new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{ForMessages(file)}' does not exist");
+    }
+
+    /// <summary><paramref name="path"/> (under the root) as messages name it: relative to the root, '/'-separated.</summary>
+    public string ForMessages(string path) => System.IO.Path.GetRelativePath(RootPath, path).Replace(System.IO.Path.DirectorySeparatorChar, '/');
+
+    /// <summary><paramref name="message"/> with the root's absolute path cut from every path in it (so they read
+    /// relative to the repository): for messages of other components (ONNX Runtime, I/O errors) that name files.</summary>
+    public string WithoutRoot(string message)
+    {
+        var root = System.IO.Path.TrimEndingDirectorySeparator(RootPath);
+        return root.Length <= 1 ? message : message.Replace(root + System.IO.Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -170,7 +252,8 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
     /// </summary>
     public string? Fingerprint(string name)
     {
-        if (ModelPath(name) is not { } path || !Directory.Exists(path))
+        var path = System.IO.Path.Combine(RootPath, name);
+        if (CheckModelName(name) is not null || !Directory.Exists(path))
         {
             return null;
         }
@@ -203,18 +286,22 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
         return long.TryParse(folderName, NumberStyles.None, CultureInfo.InvariantCulture, out version);
     }
 
-    private string? ModelPath(string name)
-    {
-        if (string.IsNullOrEmpty(name) || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0)
-        {
-            return null;
-        }
-        return System.IO.Path.Combine(RootPath, name);
-    }
+    private const string OutsideMessage = "resolves outside the model repository";
 
-    private static ModelVersionFolder ReadVersion(string model, long version, string dir, string fileName)
+    /// <summary>The root's real path (links followed); the root as given when it cannot be resolved.</summary>
+    private string RealRoot() => RepositoryPaths.RealPath(RootPath) ?? RootPath;
+
+    private static bool IsInside(string path, string realRoot) =>
+        RepositoryPaths.RealPath(path) is { } real && RepositoryPaths.IsUnder(real, realRoot);
+
+    private ModelVersionFolder ReadVersion(string model, long version, string dir, string fileName, string realRoot)
     {
         var file = System.IO.Path.Combine(dir, fileName);
+        var outside = new ModelVersionFolder(version, dir, null, $"version {version} of model '{model}': model file '{fileName}' {OutsideMessage}");
+        if (!IsInside(file, realRoot))
+        {
+            return outside;
+        }
         if (File.Exists(file))
         {
             return new ModelVersionFolder(version, dir, file, null);
@@ -223,8 +310,8 @@ public sealed class ModelRepository(string rootPath, string? configName = null)
         var inner = System.IO.Path.Combine(file, DefaultModelFileName);
         if (Directory.Exists(file) && File.Exists(inner))
         {
-            return new ModelVersionFolder(version, dir, inner, null);
+            return IsInside(inner, realRoot) ? new ModelVersionFolder(version, dir, inner, null) : outside;
         }
-        return new ModelVersionFolder(version, dir, null, $"version {version} of model '{model}' has no model file '{fileName}' in '{dir}'");
+        return new ModelVersionFolder(version, dir, null, $"version {version} of model '{model}' has no model file '{fileName}' in '{ForMessages(dir)}'");
     }
 }

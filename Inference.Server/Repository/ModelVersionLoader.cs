@@ -10,6 +10,9 @@ namespace Inference.Server.Repository;
 /// Turns a model folder into serving versions: read (or take the override) config, auto-complete it from
 /// the ONNX model, validate it, then per selected version create the instances, the scheduler, and run
 /// the warmup. Stateless; the model manager decides when to call it and what to do with the result.
+/// Every file comes through the <see cref="ModelRepository"/>, which keeps them inside the repository, and every
+/// message of the result names files relative to the repository (<see cref="ModelRepository.WithoutRoot"/>): they
+/// reach the callers of the load API and the repository index.
 /// </summary>
 public sealed class ModelVersionLoader(
     ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory,
@@ -19,7 +22,13 @@ public sealed class ModelVersionLoader(
 
     /// <summary>Loads off the caller's thread: session creation is synchronous and CPU-heavy.</summary>
     public Task<ModelLoadResult> LoadAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken) =>
-        Task.Run(() => Load(name, overrideConfig), cancellationToken);
+        Task.Run(() => WithoutRootPath(Load(name, overrideConfig)), cancellationToken);
+
+    private ModelLoadResult WithoutRootPath(ModelLoadResult result) => result with
+    {
+        Error = result.Error is { } e ? e with { Message = repository.WithoutRoot(e.Message) } : null,
+        Statuses = [.. result.Statuses.Select(s => s with { Reason = repository.WithoutRoot(s.Reason) })],
+    };
 
     private ModelLoadResult Load(string name, ModelConfig? overrideConfig)
     {
@@ -51,14 +60,14 @@ public sealed class ModelVersionLoader(
             return ModelLoadResult.Failed(completed.Error!, fingerprint);
         }
         var config = completed.Value!;
-        if (ModelConfigValidator.Validate(config, folder.ConfigPath, name) is { } invalid)
+        if (ModelConfigValidator.Validate(config, folder.ConfigSource, name) is { } invalid)
         {
             return ModelLoadResult.Failed(invalid, fingerprint);
         }
         var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var output in config.Output)
         {
-            var read1 = ModelRepository.ReadLabels(folder, output);
+            var read1 = repository.ReadLabels(folder, output);
             if (!read1.IsSuccess)
             {
                 return ModelLoadResult.Failed(read1.Error!, fingerprint);
@@ -132,10 +141,9 @@ public sealed class ModelVersionLoader(
             }
             // Each instance's scheduler thread prepares it (CUDA graphs are captured on the thread that replays
             // them) and runs the warmup samples; the version is ready only when all have.
-            var modelFolder = Path.Combine(repository.RootPath, name);
             var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
             var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
-                loggerFactory.CreateLogger("Inference.Server.Scheduling"), instance => WarmupRunner.RunOn(config, instance, modelFolder));
+                loggerFactory.CreateLogger("Inference.Server.Scheduling"), instance => WarmupRunner.RunOn(config, instance, repository));
             if (scheduler.Prepared.GetAwaiter().GetResult() is { } prepareError)
             {
                 scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -8,13 +8,15 @@ namespace Inference.Server.Repository;
 /// <summary>
 /// Runs the config's <c>model_warmup</c> samples on every instance before the version reports ready
 /// (Triton runs them per instance, on the instance's thread, <c>count</c> times each). Sample data is zeros, seeded random bytes,
-/// or a file next to the model (<c>warmup/&lt;input_data_file&gt;</c>).
+/// or a file of the model's warmup folder (<c>warmup/&lt;input_data_file&gt;</c>, resolved by
+/// <see cref="ModelRepository.ResolveWarmupFile"/>: a relative path that stays inside the repository).
 /// </summary>
 public static class WarmupRunner
 {
     /// <summary>Runs every sample on <paramref name="instance"/>, on the calling thread (the model loader runs it on
     /// the instance's own scheduler thread, where its CUDA graphs live).</summary>
-    public static InferenceError? RunOn(ModelConfig config, IModelInstance instance, string? modelFolder = null)
+    /// <param name="repository">Where the model (named by the config) lives; null: samples that read a file fail.</param>
+    public static InferenceError? RunOn(ModelConfig config, IModelInstance instance, ModelRepository? repository = null)
     {
         foreach (var sample in config.ModelWarmup)
         {
@@ -33,7 +35,7 @@ public static class WarmupRunner
                     }
                     var length = checked((int)(ShapeMath.ElementCount(shape) * type.ElementSize()));
                     var buffer = PooledBuffer.Rent(length);
-                    if (Fill(buffer.Span, input, modelFolder, type) is { } error)
+                    if (Fill(buffer.Span, input, repository, config.Name, type) is { } error)
                     {
                         buffer.Dispose();
                         return error with { Message = $"warmup '{sample.Name}': input '{inputName}': {error.Message}" };
@@ -59,7 +61,7 @@ public static class WarmupRunner
         return null;
     }
 
-    private static InferenceError? Fill(Span<byte> span, Protos.ModelWarmup.Types.Input input, string? modelFolder, DataType type)
+    private static InferenceError? Fill(Span<byte> span, Protos.ModelWarmup.Types.Input input, ModelRepository? repository, string model, DataType type)
     {
         switch (input.InputDataTypeCase)
         {
@@ -85,19 +87,28 @@ public static class WarmupRunner
                 }
                 return null;
             case Protos.ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile:
-                if (modelFolder is null)
+                if (repository is null)
                 {
-                    return new InferenceError(ErrorCode.InvalidArgument, "input_data_file needs the model folder");
+                    return new InferenceError(ErrorCode.InvalidArgument, "input_data_file needs the model repository");
                 }
-                var path = Path.Combine(modelFolder, "warmup", input.InputDataFile);
-                if (!File.Exists(path))
+                var file = repository.ResolveWarmupFile(model, input.InputDataFile);
+                if (!file.IsSuccess)
                 {
-                    return new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{path}' does not exist");
+                    return file.Error;
                 }
-                var bytes = File.ReadAllBytes(path);
+                byte[] bytes;
+                try
+                {
+                    bytes = File.ReadAllBytes(file.Value!);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return new InferenceError(ErrorCode.Internal, $"cannot read input_data_file '{repository.ForMessages(file.Value!)}': {repository.WithoutRoot(e.Message)}");
+                }
                 if (bytes.Length != span.Length)
                 {
-                    return new InferenceError(ErrorCode.InvalidArgument, $"input_data_file '{path}' has {bytes.Length} bytes, expected {span.Length}");
+                    return new InferenceError(ErrorCode.InvalidArgument,
+                        $"input_data_file '{repository.ForMessages(file.Value!)}' has {bytes.Length} bytes, expected {span.Length}");
                 }
                 bytes.CopyTo(span);
                 return null;
