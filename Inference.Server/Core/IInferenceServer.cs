@@ -14,7 +14,8 @@ public interface IInferenceServer
 
     bool IsLive { get; }
 
-    /// <summary>True when the server is up and every model it was asked to load at start is ready or failed.</summary>
+    /// <summary>True when the start-up loads are done and, under strict readiness, every model meant to be served (named
+    /// at start, or loaded successfully since and not unloaded) is ready; a failed load through the API never changes it.</summary>
     bool IsReady { get; }
 
     bool IsModelReady(string name, long version = -1);
