@@ -9,6 +9,22 @@ var builder = DistributedApplication.CreateBuilder(args);
 var parameters = InferenceParameters.Read(builder.Configuration);
 builder.AddParameter(InferenceParameters.ReplicasName, parameters.Replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), publishValueAsDefault: true);
 var device = builder.AddParameter(InferenceParameters.DeviceName, parameters.Device, publishValueAsDefault: true);
+// Ports on this machine (Triton's 8000-8002, Prometheus 9090, Grafana 3000), each a parameter; one that another
+// process holds stops the start with a message naming the parameter.
+var ports = AppHostPorts.Read(builder.Configuration);
+foreach (var (name, port, _) in ports.All())
+{
+    builder.AddParameter(name, port.ToString(System.Globalization.CultureInfo.InvariantCulture), publishValueAsDefault: true);
+}
+builder.Eventing.Subscribe<BeforeStartEvent>((_, _) =>
+{
+    // With randomized ports (Aspire.Hosting.Testing's default) the proxies take free ports instead of these.
+    if (!string.Equals(builder.Configuration["DcpPublisher:RandomizePorts"], "true", StringComparison.OrdinalIgnoreCase))
+    {
+        ports.ThrowIfInUse();
+    }
+    return Task.CompletedTask;
+});
 
 // The inference server: KServe v2 over HTTP (Triton's 8000) and gRPC (8001), metrics on 8002. Aspire proxies those
 // ports to the target ports it hands each replica through Inference__HttpPort / GrpcPort / MetricsPort, alternating
@@ -18,10 +34,10 @@ var device = builder.AddParameter(InferenceParameters.DeviceName, parameters.Dev
 var inference = builder.AddProject<Projects.Inference_Server>("inference")
     .WithReplicas(parameters.Replicas)
     .WithEnvironment("Inference__ModelConfigName", device)
-    .WithHttpEndpoint(port: 8000, name: "http", env: "Inference__HttpPort")
-    .WithEndpoint(port: 8001, scheme: "http", name: "grpc", env: "Inference__GrpcPort")
+    .WithHttpEndpoint(port: ports.InferenceHttp, name: "http", env: "Inference__HttpPort")
+    .WithEndpoint(port: ports.InferenceGrpc, scheme: "http", name: "grpc", env: "Inference__GrpcPort")
     .WithEndpoint("grpc", e => e.Transport = "http2")
-    .WithHttpEndpoint(port: 8002, name: "metrics", env: InferenceMetricsPort)
+    .WithHttpEndpoint(port: ports.InferenceMetrics, name: "metrics", env: InferenceMetricsPort)
     .WithHttpHealthCheck("/v2/health/ready", endpointName: "http");
 
 // The seed's Locust test, started on demand from the dashboard: users sending 224x224 images over gRPC. Its client-side
@@ -34,11 +50,21 @@ var loadTest = builder.AddProject<Projects.LoadTest>("loadtest")
 
 // Prometheus (a container where a runtime answers, else Debian's executable) scraping every replica's metrics port,
 // and Grafana (container) with the repo's dashboard.
-builder.AddMonitoring(
+builder.AddMonitoring(ports.Prometheus, ports.Grafana,
     new ScrapeJob("inference", inference.GetEndpoint("metrics"), InferenceMetricsPort),
     new ScrapeJob("loadtest", loadTest.GetEndpoint("metrics"), LoadTestMetricsPort));
 
 // The GKE deployment: `aspire publish` writes deploy/gke (Kubernetes YAML, kustomize), `aspire deploy` applies it.
 builder.AddGkeDeployment();
 
-builder.Build().Run();
+try
+{
+    builder.Build().Run();
+}
+catch (Exception e) when (ProcessExit.IsAppHostProcess
+    && (e is AggregateException { InnerExceptions: [var inner] } ? inner : e) is DistributedApplicationException start)
+{
+    // A start that cannot go ahead (a port in use, a bad parameter) is a message and exit code 1, not a crash dump.
+    Console.Error.WriteLine($"error: {start.Message}");
+    ProcessExit.Fail();
+}

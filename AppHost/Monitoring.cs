@@ -27,15 +27,15 @@ internal static class Monitoring
 
     /// <summary>Adds "prometheus", scraping every replica of each job's endpoint, and "grafana".</summary>
     public static (IResourceBuilder<IResourceWithEndpoints> Prometheus, IResourceBuilder<ContainerResource> Grafana) AddMonitoring(
-        this IDistributedApplicationBuilder builder, params ScrapeJob[] jobs)
+        this IDistributedApplicationBuilder builder, int prometheusPort, int grafanaPort, params ScrapeJob[] jobs)
     {
         var monitoring = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "monitoring"));
         var configDirectory = Path.Combine(builder.AppHostDirectory, "obj", "prometheus");
         var inContainer = builder.ExecutionContext.IsPublishMode || UseContainer(builder.Configuration);
 
         IResourceBuilder<IResourceWithEndpoints> prometheus = inContainer
-            ? ScrapingAndChecked(AddPrometheusContainer(builder, builder.ExecutionContext.IsPublishMode ? Path.Combine(monitoring, "prometheus") : configDirectory), jobs)
-            : ScrapingAndChecked(AddPrometheusExecutable(builder, configDirectory), jobs);
+            ? ScrapingAndChecked(AddPrometheusContainer(builder, builder.ExecutionContext.IsPublishMode ? Path.Combine(monitoring, "prometheus") : configDirectory, prometheusPort), jobs)
+            : ScrapingAndChecked(AddPrometheusExecutable(builder, configDirectory, prometheusPort), jobs);
 
         if (builder.ExecutionContext.IsRunMode)
         {
@@ -60,7 +60,7 @@ internal static class Monitoring
             .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "true")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ORG_ROLE", "Admin")
             .WithEnvironment("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "/var/lib/grafana/dashboards/inference.json")
-            .WithHttpEndpoint(port: 3000, targetPort: 3000, name: "http")
+            .WithHttpEndpoint(port: grafanaPort, targetPort: 3000, name: "http")
             .WithHttpHealthCheck("/api/health")
             .WaitFor(prometheus);
         return (prometheus, grafana);
@@ -90,10 +90,10 @@ internal static class Monitoring
 
     /// <summary>Debian's Prometheus over <paramref name="configDirectory"/>, its working directory: the arguments are
     /// relative to it, so that no path of this machine reaches the arguments.</summary>
-    private static IResourceBuilder<ExecutableResource> AddPrometheusExecutable(IDistributedApplicationBuilder builder, string configDirectory)
+    private static IResourceBuilder<ExecutableResource> AddPrometheusExecutable(IDistributedApplicationBuilder builder, string configDirectory, int port)
     {
         var prometheus = builder.AddExecutable("prometheus", PrometheusBinary, configDirectory)
-            .WithHttpEndpoint(port: 9090, name: "http");
+            .WithHttpEndpoint(port: port, name: "http");
         var http = prometheus.GetEndpoint("http");
         return prometheus.WithArgs(
             "--config.file=prometheus.yml",
@@ -103,11 +103,11 @@ internal static class Monitoring
 
     /// <summary>The official image with <paramref name="configSource"/> as /etc/prometheus; its data stays in the
     /// container (the image's /prometheus).</summary>
-    private static IResourceBuilder<ContainerResource> AddPrometheusContainer(IDistributedApplicationBuilder builder, string configSource) =>
+    private static IResourceBuilder<ContainerResource> AddPrometheusContainer(IDistributedApplicationBuilder builder, string configSource, int port) =>
         builder.AddContainer("prometheus", PrometheusImage, PrometheusTag)
             .WithBindMount(configSource, "/etc/prometheus", isReadOnly: true)
             .WithArgs("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus")
-            .WithHttpEndpoint(port: 9090, targetPort: 9090, name: "http");
+            .WithHttpEndpoint(port: port, targetPort: 9090, name: "http");
 
     /// <summary>Copies prometheus.yml and the rules into <paramref name="target"/>; the targets/ files there are
     /// <see cref="ScrapeTargetWriter"/>'s.</summary>

@@ -67,7 +67,7 @@ internal static class GkePipelineSteps
         }
         catch
         {
-            Environment.ExitCode = 1;
+            ProcessExit.Fail();
             throw;
         }
     }
