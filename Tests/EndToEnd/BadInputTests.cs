@@ -239,6 +239,32 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         await AssertServerStillServesAsync();
     }
 
+    /// <summary>(method, request bytes protobuf cannot read, its request type).</summary>
+    public static TheoryData<string, byte[], string> UnreadableProtobufCases => new()
+    {
+        { "ServerLive", [0x08, 0x80], "ServerLiveRequest" },
+        { "ServerMetadata", [0x0A, 0x05, 0x01], "ServerMetadataRequest" },
+        { "ModelReady", [0x0A, 0x02, (byte)'i', 0xFF], "ModelReadyRequest" },
+        { "ModelConfig", [0x00, 0x01], "ModelConfigRequest" },
+        { "ModelStatistics", [0x0A, 0x01, 0xC0], "ModelStatisticsRequest" },
+        { "RepositoryIndex", [0x10, 0xFF], "RepositoryIndexRequest" },
+        { "RepositoryModelLoad", [0x1A, 0x03, 0x0A, 0x01, 0xFF], "RepositoryModelLoadRequest" },
+        { "RepositoryModelUnload", [0x12, 0x03, 0xED, 0xA0, 0x80], "RepositoryModelUnloadRequest" },
+        { "ModelInfer", [0x0A, 0x01, 0xFF], "ModelInferRequest" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableProtobufCases))]
+    public async Task GrpcRequest_ProtobufCannotRead_IsInvalidArgumentNamingTheRequestType(string method, byte[] payload, string requestType)
+    {
+        var raw = Marshallers.Create((byte[] b) => b, b => b);
+        var call = new Method<byte[], byte[]>(MethodType.Unary, "inference.GRPCInferenceService", method, raw, raw);
+
+        await E2E.AssertRpcErrorAsync(async () => await fixture.Server.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(cancellationToken: Ct), payload),
+            StatusCode.InvalidArgument, $"malformed {requestType}: ");
+        await AssertServerStillServesAsync();
+    }
+
     /// <summary>A good request over each protocol succeeds with the right answer.</summary>
     private async Task AssertServerStillServesAsync()
     {
