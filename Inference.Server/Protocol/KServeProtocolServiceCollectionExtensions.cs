@@ -32,6 +32,8 @@ public static class KServeProtocolServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<KServeGrpcRoutes>, KServeGrpcMethodProvider>());
         services.TryAddSingleton<HealthServiceImpl>();
         services.TryAddSingleton<ReadinessHealthService>();
+        services.TryAddSingleton<HealthGrpcRoutes>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<HealthGrpcRoutes>, HealthGrpcMethodProvider>());
         services.AddHostedService<HealthRefreshService>();
         return services;
     }

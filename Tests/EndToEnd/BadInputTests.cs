@@ -215,6 +215,56 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         await AssertServerStillServesAsync();
     }
 
+    /// <summary>(path, JSON body with <c>&lt;FF&gt;</c> standing for the byte 0xFF, fragment of the error message).</summary>
+    public static TheoryData<string, string, string> InvalidUtf8Cases => new()
+    {
+        { "/v2/models/identity/infer", $$"""{"id":"<FF>","inputs":[{{GoodInput}}]}""", "invalid UTF-8 in 'id'" },
+        { "/v2/models/identity/infer", """{"inputs":[{"name":"INPUT<FF>","shape":[1,16],"datatype":"FP32","data":[1]}]}""", "invalid UTF-8 in 'inputs[0].name'" },
+        { "/v2/models/identity/infer", $$"""{"parameters":{"\ud800":1},"inputs":[{{GoodInput}}]}""", "invalid UTF-8 in a key of 'parameters'" },
+        { "/v2/models/identity/infer", $$"""{"inputs":[{{GoodInput}}],"outputs":[{"name":"<FF>"}]}""", "invalid UTF-8 in 'outputs[0].name'" },
+        { "/v2/repository/index", """{"ready":true,"<FF>":1}""", "invalid UTF-8 in a key of the request" },
+        { "/v2/repository/models/identity/load", """{"parameters":{"config":"{\"max_batch_size\":<FF>}"}}""", "invalid UTF-8 in 'parameters.config'" },
+        { "/v2/repository/models/no_such_model/unload", """{"parameters":{"<FF>":true}}""", "invalid UTF-8 in a key of 'parameters'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Cases))]
+    public async Task HttpJsonBody_WithInvalidUtf8_Is400NamingTheField(string path, string body, string fragment)
+    {
+        var bytes = body.Split("<FF>").Select(Encoding.UTF8.GetBytes).Aggregate((a, b) => [.. a, 0xFF, .. b]);
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        await E2E.AssertErrorAsync(await Http.PostAsync(path, content, Ct), HttpStatusCode.BadRequest, fragment);
+        await AssertServerStillServesAsync();
+    }
+
+    /// <summary>(method, request bytes protobuf cannot read, its request type).</summary>
+    public static TheoryData<string, byte[], string> UnreadableProtobufCases => new()
+    {
+        { "ServerLive", [0x08, 0x80], "ServerLiveRequest" },
+        { "ServerMetadata", [0x0A, 0x05, 0x01], "ServerMetadataRequest" },
+        { "ModelReady", [0x0A, 0x02, (byte)'i', 0xFF], "ModelReadyRequest" },
+        { "ModelConfig", [0x00, 0x01], "ModelConfigRequest" },
+        { "ModelStatistics", [0x0A, 0x01, 0xC0], "ModelStatisticsRequest" },
+        { "RepositoryIndex", [0x10, 0xFF], "RepositoryIndexRequest" },
+        { "RepositoryModelLoad", [0x1A, 0x03, 0x0A, 0x01, 0xFF], "RepositoryModelLoadRequest" },
+        { "RepositoryModelUnload", [0x12, 0x03, 0xED, 0xA0, 0x80], "RepositoryModelUnloadRequest" },
+        { "ModelInfer", [0x0A, 0x01, 0xFF], "ModelInferRequest" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableProtobufCases))]
+    public async Task GrpcRequest_ProtobufCannotRead_IsInvalidArgumentNamingTheRequestType(string method, byte[] payload, string requestType)
+    {
+        var raw = Marshallers.Create((byte[] b) => b, b => b);
+        var call = new Method<byte[], byte[]>(MethodType.Unary, "inference.GRPCInferenceService", method, raw, raw);
+
+        await E2E.AssertRpcErrorAsync(async () => await fixture.Server.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(cancellationToken: Ct), payload),
+            StatusCode.InvalidArgument, $"malformed {requestType}: ");
+        await AssertServerStillServesAsync();
+    }
+
     /// <summary>A good request over each protocol succeeds with the right answer.</summary>
     private async Task AssertServerStillServesAsync()
     {

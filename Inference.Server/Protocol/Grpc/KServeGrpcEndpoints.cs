@@ -6,7 +6,7 @@ public static class KServeGrpcEndpoints
     public static IEndpointRouteBuilder MapKServeGrpc(this IEndpointRouteBuilder app)
     {
         app.MapGrpcService<KServeGrpcRoutes>();
-        app.MapGrpcService<ReadinessHealthService>();
+        app.MapGrpcService<HealthGrpcRoutes>();
         return app;
     }
 }

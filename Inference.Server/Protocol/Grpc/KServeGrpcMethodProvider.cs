@@ -9,7 +9,9 @@ namespace Inference.Server.Protocol.Grpc;
 /// Binds Triton's GRPCInferenceService for <see cref="KServeGrpcRoutes"/>: every method as generated from
 /// grpc_service.proto, except that ModelInfer and ModelStreamInfer read their requests with
 /// <see cref="InferRequestMarshaller"/> (raw inputs into the server's <see cref="ITensorBufferPool"/>) and go to <see cref="KServeGrpcService"/>'s
-/// overloads for <see cref="PooledInferRequest"/>. Method names, paths and response encoding are unchanged.
+/// overloads for <see cref="PooledInferRequest"/>. Method names, paths and response encoding are unchanged. Every
+/// request marshaller is guarded (<see cref="GuardedServiceBinder{TRoutes}"/>): unreadable request bytes are
+/// INVALID_ARGUMENT on every method.
 /// </summary>
 internal sealed class KServeGrpcMethodProvider(KServeGrpcService service, ITensorBufferPool pool) : IServiceMethodProvider<KServeGrpcRoutes>
 {
@@ -18,33 +20,27 @@ internal sealed class KServeGrpcMethodProvider(KServeGrpcService service, ITenso
 
     private sealed class Binder(
         ServiceMethodProviderContext<KServeGrpcRoutes> context, KServeGrpcService service, Marshaller<PooledInferRequest> requests)
-        : ServiceBinderBase
+        : GuardedServiceBinder<KServeGrpcRoutes>(context)
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
         {
             if (method.Name == nameof(KServeGrpcService.ModelInfer))
             {
-                context.AddUnaryMethod(Pooled<ModelInferResponse>(method, method.ResponseMarshaller), [], (_, request, call) => service.ModelInfer(request, call));
+                AddUnary(Pooled<ModelInferResponse>(method, method.ResponseMarshaller), RequestType<TRequest>(), service.ModelInfer);
                 return;
             }
-            context.AddUnaryMethod(method, [], (_, request, call) => handler!(request, call));
+            base.AddMethod(method, handler);
         }
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
         {
             if (method.Name == nameof(KServeGrpcService.ModelStreamInfer))
             {
-                context.AddDuplexStreamingMethod(Pooled<ModelStreamInferResponse>(method, method.ResponseMarshaller), [], (_, requests, responses, call) => service.ModelStreamInfer(requests, responses, call));
+                AddDuplexStreaming(Pooled<ModelStreamInferResponse>(method, method.ResponseMarshaller), RequestType<TRequest>(), service.ModelStreamInfer);
                 return;
             }
-            context.AddDuplexStreamingMethod(method, [], (_, requests, responses, call) => handler!(requests, responses, call));
+            base.AddMethod(method, handler);
         }
-
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
-            context.AddClientStreamingMethod(method, [], (_, requests, call) => handler!(requests, call));
-
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
-            context.AddServerStreamingMethod(method, [], (_, request, responses, call) => handler!(request, responses, call));
 
         /// <summary>The same method (type, service, name, response marshaller) reading <see cref="PooledInferRequest"/>.</summary>
         private Method<PooledInferRequest, TResponse> Pooled<TResponse>(IMethod method, object responseMarshaller)

@@ -7,11 +7,16 @@ namespace Inference.Server.Protocol.Http;
 /// Parses a KServe v2 infer request body: the JSON header (the first <c>headerLength</c> bytes) and, with the
 /// binary tensor data extension, the inputs' raw bytes after it in the order of the inputs that carry
 /// <c>binary_data_size</c>. Binary inputs are slices of <paramref name="body"/> (no copy; each tensor holds a lease);
-/// JSON <c>data</c> is decoded into its own pooled buffer. Checks only what the wire shows (syntax, fields,
-/// datatypes, element counts, sizes); the model's rules are the server's. Stateless; thread-safe.
+/// JSON <c>data</c> is decoded into its own pooled buffer. Checks only what the wire shows (text, syntax, fields,
+/// datatypes, element counts, sizes); the model's rules are the server's. Every failure, bytes the JSON reader cannot
+/// take included (<see cref="JsonTextCheck"/>, <see cref="JsonRequestErrors"/>), is a returned error, never an
+/// exception. Stateless; thread-safe.
 /// </summary>
 public static class HttpInferRequestParser
 {
+    /// <summary>The deepest nesting of the JSON header (System.Text.Json's default).</summary>
+    private const int MaxDepth = 64;
+
     public static Result<HttpInferRequest> Parse(
         SharedBuffer body, int headerLength, string modelName, long modelVersion, CancellationToken cancellationToken, long receivedTimestamp)
     {
@@ -21,6 +26,11 @@ public static class HttpInferRequestParser
         }
         var header = new Header();
         var json = body.Memory.Span[..headerLength];
+        var text = JsonTextCheck.Check(json, MaxDepth);
+        if (text is not null)
+        {
+            return text;
+        }
         try
         {
             var error = ParseHeader(json, header);
@@ -31,8 +41,11 @@ public static class HttpInferRequestParser
         }
         catch (JsonException e)
         {
-            return ProtocolErrors.Invalid(
-                $"malformed JSON in request at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}");
+            return JsonRequestErrors.Malformed(e);
+        }
+        catch (InvalidOperationException e)
+        {
+            return JsonRequestErrors.Unreadable(e);
         }
         return Build(body, headerLength, header, modelName, modelVersion, cancellationToken, receivedTimestamp);
     }
@@ -140,7 +153,7 @@ public static class HttpInferRequestParser
 
     private static InferenceError? ParseHeader(ReadOnlySpan<byte> json, Header header)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             return ProtocolErrors.Invalid("the infer request must be a JSON object");
@@ -414,8 +427,14 @@ public static class HttpInferRequestParser
             {
                 case JsonTokenType.String: value = reader.GetString()!; break;
                 case JsonTokenType.True or JsonTokenType.False: value = reader.GetBoolean(); break;
+                case JsonTokenType.Number when reader.TryGetInt64(out var l): value = l; break;
+                case JsonTokenType.Number when reader.TryGetUInt64(out var u): value = u; break;
                 case JsonTokenType.Number:
-                    value = reader.TryGetInt64(out var l) ? l : reader.TryGetUInt64(out var u) ? (object)u : reader.GetDouble();
+                    if (!reader.TryGetDouble(out var d) || !double.IsFinite(d))
+                    {
+                        return ProtocolErrors.Invalid($"parameter '{key}' is a number beyond the range of a double");
+                    }
+                    value = d;
                     break;
                 default:
                     return ProtocolErrors.Invalid($"parameter '{key}' must be a string, number or boolean");
@@ -432,12 +451,6 @@ public static class HttpInferRequestParser
             (header.Parameters ??= new Dictionary<string, object>(StringComparer.Ordinal))[key] = value;
         }
         return null;
-    }
-
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
     }
 
     private sealed class Header

@@ -188,7 +188,8 @@ public static class JsonTensorCodec
             case DataType.Fp32 when reader.TryGetDouble(out var v) && float.IsFinite((float)v):
                 BinaryPrimitives.WriteSingleLittleEndian(dest, (float)v);
                 return true;
-            case DataType.Fp64 when reader.TryGetDouble(out var v): BinaryPrimitives.WriteDoubleLittleEndian(dest, v); return true;
+            // The reader reads a number beyond a double's range as infinity, which no JSON number stands for.
+            case DataType.Fp64 when reader.TryGetDouble(out var v) && double.IsFinite(v): BinaryPrimitives.WriteDoubleLittleEndian(dest, v); return true;
             default: return false;
         }
     }
@@ -210,7 +211,12 @@ public static class JsonTensorCodec
                 return ProtocolErrors.Invalid(
                     $"input '{tensor}': data element {n} ({Describe(ref reader)}) is not a valid BYTES value (a JSON string)");
             }
-            total += 4 + UnescapedLength(ref reader);
+            var length = UnescapedLength(ref reader);
+            if (length < 0)
+            {
+                return ProtocolErrors.Invalid($@"input '{tensor}': data element {n} is not text (a \u escape of an unpaired surrogate)");
+            }
+            total += 4 + length;
             n++;
         }
         if (n != elementCount)
@@ -240,6 +246,7 @@ public static class JsonTensorCodec
         return source.Length;
     }
 
+    /// <summary>The string's length once unescaped; -1 when an escape does not decode (an unpaired surrogate).</summary>
     private static int UnescapedLength(ref Utf8JsonReader reader)
     {
         if (!reader.ValueIsEscaped)
@@ -250,6 +257,10 @@ public static class JsonTensorCodec
         try
         {
             return reader.CopyString(scratch);
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
         }
         finally
         {

@@ -239,7 +239,11 @@ public static class KServeHttpEndpoints
         return Task.CompletedTask;
     }
 
-    /// <summary>An optional JSON object body (control requests): absent is fine, malformed is a 400.</summary>
+    /// <summary>The deepest nesting of a control body (System.Text.Json's default).</summary>
+    private const int MaxDepth = 64;
+
+    /// <summary>An optional JSON object body (control requests): absent is fine; malformed, or not text
+    /// (<see cref="JsonTextCheck"/>), is a 400.</summary>
     private static async Task<SmallJson> ReadSmallJsonAsync(HttpContext c)
     {
         var options = c.RequestServices.GetRequiredService<IOptions<KServeProtocolOptions>>().Value;
@@ -253,10 +257,15 @@ public static class KServeHttpEndpoints
         {
             return new SmallJson(null, StatusCodes.Status200OK, null);
         }
+        var text = JsonTextCheck.Check(buffer.Memory.Span, MaxDepth);
+        if (text is not null)
+        {
+            return SmallJson.Invalid(text);
+        }
         try
         {
             // Control bodies are small; the document gets its own copy so the pooled buffer can go back now.
-            var doc = JsonDocument.Parse(buffer.Memory.ToArray());
+            var doc = JsonDocument.Parse(buffer.Memory.ToArray(), new JsonDocumentOptions { MaxDepth = MaxDepth });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 doc.Dispose();
@@ -266,14 +275,15 @@ public static class KServeHttpEndpoints
         }
         catch (JsonException e)
         {
-            return new SmallJson(null, StatusCodes.Status400BadRequest,
-                $"malformed JSON in request at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}");
+            return SmallJson.Invalid(JsonRequestErrors.Malformed(e));
         }
     }
 
     private sealed record SmallJson(JsonDocument? Document, int Status, string? ErrorMessage) : IDisposable
     {
         public JsonElement? Root => Document?.RootElement;
+
+        public static SmallJson Invalid(InferenceError error) => new(null, ProtocolErrors.ToHttpStatus(error.Code), error.Message);
 
         public void Dispose() => Document?.Dispose();
     }

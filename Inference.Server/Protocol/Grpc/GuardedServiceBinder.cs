@@ -1,0 +1,42 @@
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+
+namespace Inference.Server.Protocol.Grpc;
+
+/// <summary>
+/// Binds a generated gRPC service (pass it to the service's static <c>BindService(ServiceBinderBase, ...)</c>) onto
+/// the routes type <typeparamref name="TRoutes"/> of an <see cref="IServiceMethodProvider{TService}"/>: every method
+/// as generated (name, path, handler, response marshaller) but with its request marshaller behind
+/// <see cref="RequestDeserializationGuard"/>, so that request bytes protobuf cannot read are INVALID_ARGUMENT on every
+/// method, methods added to the protos later included. A subclass binds chosen methods its own way by overriding an
+/// AddMethod and calling the protected Add methods, which guard too.
+/// </summary>
+internal class GuardedServiceBinder<TRoutes>(ServiceMethodProviderContext<TRoutes> context) : ServiceBinderBase
+    where TRoutes : class
+{
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
+        AddUnary(method, RequestType<TRequest>(), handler!);
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+        context.AddClientStreamingMethod(RequestDeserializationGuard.Guard(method, RequestType<TRequest>()), [], (_, requests, call) => handler!(requests, call));
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+        context.AddServerStreamingMethod(RequestDeserializationGuard.Guard(method, RequestType<TRequest>()), [], (_, request, responses, call) => handler!(request, responses, call));
+
+    public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+        AddDuplexStreaming(method, RequestType<TRequest>(), handler!);
+
+    /// <summary>The name errors give the request type of a generated method: the message's name.</summary>
+    protected static string RequestType<TRequest>() => typeof(TRequest).Name;
+
+    protected void AddUnary<TRequest, TResponse>(Method<TRequest, TResponse> method, string requestType, UnaryServerMethod<TRequest, TResponse> handler)
+        where TRequest : class
+        where TResponse : class =>
+        context.AddUnaryMethod(RequestDeserializationGuard.Guard(method, requestType), [], (_, request, call) => handler(request, call));
+
+    protected void AddDuplexStreaming<TRequest, TResponse>(
+        Method<TRequest, TResponse> method, string requestType, DuplexStreamingServerMethod<TRequest, TResponse> handler)
+        where TRequest : class
+        where TResponse : class =>
+        context.AddDuplexStreamingMethod(RequestDeserializationGuard.Guard(method, requestType), [], (_, requests, responses, call) => handler(requests, responses, call));
+}
