@@ -97,7 +97,7 @@ internal sealed class ReferenceInferenceServer : IInferenceServer
         {
             if (request.ModelName == Explodes)
             {
-                throw new InvalidOperationException("the reference server's bug on purpose");
+                throw new InvalidOperationException("the reference server's bug on purpose, reading /srv/secret/models/explodes/1/model.onnx");
             }
             return ValueTask.FromResult(Infer(request));
         }
