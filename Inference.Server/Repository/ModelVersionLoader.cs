@@ -54,7 +54,11 @@ public sealed class ModelVersionLoader(
             return ModelLoadResult.Failed(signature.Error! with { Message = $"failed to load '{name}': {signature.Error!.Message}" }, fingerprint);
         }
         var autoGroups = InstancePlacement.AutoGroups(folder.Config);
-        var completed = ModelConfigAutoComplete.Complete(folder.Config, signature.Value!, name, gpuAvailable: GpuProbe.Available);
+        // Probe CUDA only when the answer matters (no instance group, or KIND_AUTO without GPUs named): loading the CUDA
+        // provider prints ONNX Runtime's own error on a machine without CUDA, which a KIND_CPU config never asked for.
+        var gpuMatters = folder.Config is not { InstanceGroup.Count: > 0 } config0
+            || config0.InstanceGroup.Any(g => g.Kind == Protos.ModelInstanceGroup.Types.Kind.Auto && g.Gpus.Count == 0);
+        var completed = ModelConfigAutoComplete.Complete(folder.Config, signature.Value!, name, gpuAvailable: gpuMatters && GpuProbe.Available);
         if (!completed.IsSuccess)
         {
             return ModelLoadResult.Failed(completed.Error!, fingerprint);
