@@ -19,8 +19,9 @@ public static class InferenceServerHostingExtensions
     /// <summary>
     /// Registers the inference server: options (section <c>Inference</c>, validated at start), the model
     /// manager as <see cref="IInferenceServer"/>, the KServe v2 front-ends, Kestrel's HTTP (HTTP/1.1 + h2c)
-    /// and gRPC (HTTP/2) listeners, the metrics (with a listener of their own on the metrics port), and a
-    /// readiness health check.
+    /// and gRPC (HTTP/2) listeners, the metrics (with a listener of their own on the metrics port), a
+    /// readiness health check, and the drain at shutdown (<see cref="ServerDrain"/>, which also sets the host's
+    /// shutdown timeout).
     /// </summary>
     public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
@@ -41,6 +42,10 @@ public static class InferenceServerHostingExtensions
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService<ModelManagerService>();
         var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        // Graceful shutdown: drain before Kestrel closes the listeners, and give the host time for it.
+        services.AddSingleton<ServerDrain>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServerDrain>());
+        services.PostConfigure<HostOptions>(host => host.ShutdownTimeout = ServerDrain.HostShutdownTimeout(options.ExitTimeoutSeconds));
         // One limit for HTTP bodies and gRPC messages (--max-request-body-bytes), as the option promises.
         // Received tensors go into page-locked memory once a GPU instance activates the pool (Triton's pinned pool).
         PageLockedBufferPool.Shared.CapacityBytes = options.PinnedMemoryPoolByteSize;
@@ -63,9 +68,11 @@ public static class InferenceServerHostingExtensions
     }
 
     /// <summary>Maps the KServe v2 HTTP and gRPC endpoints, the service-default health endpoints and <c>/metrics</c>;
-    /// gRPC requests are limited per message by gRPC rather than by Kestrel's body size (<see cref="GrpcRequestBodyLimit"/>).</summary>
+    /// gRPC requests are limited per message by gRPC rather than by Kestrel's body size (<see cref="GrpcRequestBodyLimit"/>);
+    /// HTTP/1.x connections close after each answer while the server drains (<see cref="DrainConnectionClose"/>).</summary>
     public static WebApplication MapInferenceServer(this WebApplication app)
     {
+        app.UseConnectionCloseWhileDraining();
         app.UseGrpcMessageLimitOnly();
         app.MapInferenceMetrics();
         app.MapDefaultEndpoints();

@@ -70,6 +70,16 @@ public sealed class InferenceServerOptions
     /// <value>Default true.</value>
     public bool StrictReadiness { get; set; } = true;
 
+    /// <summary>Triton's --exit-timeout-secs: how long a stopping server (SIGTERM, SIGINT) waits for the inference requests
+    /// already queued or executing before its listeners close. Meanwhile it answers not ready, refuses new inference
+    /// requests (HTTP 503, gRPC UNAVAILABLE) and stays live (<see cref="ServerDrain"/>). 0 closes the listeners at once.
+    /// The host's shutdown timeout is set to this plus <see cref="ServerDrain.ListenerCloseGrace"/>.</summary>
+    /// <value>Default 30 seconds (Triton's); at most <see cref="MaxExitTimeoutSeconds"/>.</value>
+    public int ExitTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The largest <see cref="ExitTimeoutSeconds"/>: one day.</summary>
+    public const int MaxExitTimeoutSeconds = 86_400;
+
     /// <summary>Start-up checks with messages naming the key to fix.</summary>
     public IEnumerable<string> Validate()
     {
@@ -104,6 +114,10 @@ public sealed class InferenceServerOptions
         if (PinnedMemoryPoolByteSize < 0)
         {
             yield return $"Inference:PinnedMemoryPoolByteSize must be 0 (off) or more (got {PinnedMemoryPoolByteSize}).";
+        }
+        if (ExitTimeoutSeconds is < 0 or > MaxExitTimeoutSeconds)
+        {
+            yield return $"Inference:ExitTimeoutSeconds must be 0..{MaxExitTimeoutSeconds} seconds (got {ExitTimeoutSeconds}).";
         }
         if (!string.IsNullOrEmpty(ModelConfigName) && !IsPlainFileName(ModelConfigName))
         {

@@ -17,6 +17,7 @@ public static class TritonCommandLine
         ["--strict-readiness"] = "Inference:StrictReadiness",
         ["--max-request-body-bytes"] = "Inference:MaxRequestBodyBytes",
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
+        ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> into indexed keys (the configuration

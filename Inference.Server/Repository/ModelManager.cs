@@ -35,6 +35,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
     private readonly ILogger<ModelManager> _logger;
     private volatile bool _startupDone;
     private volatile bool _stopping;
+    private volatile bool _draining;
 
     public ModelManager(IOptions<InferenceServerOptions> options, ModelVersionLoader loader, ILogger<ModelManager> logger)
     {
@@ -52,9 +53,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
     /// the models the start-up loads asked for (whatever their outcome, including names not in the repository)
     /// and those loaded successfully since, until they are unloaded. A failed load through the API is an error
     /// to its caller only: of a name not in the repository, of a model not loaded yet, or a failed reload (the
-    /// old versions keep serving) leaves the server as ready as it was, as in Triton.
+    /// old versions keep serving) leaves the server as ready as it was, as in Triton. Never ready again once
+    /// <see cref="BeginDrain"/> has been called.
     /// </summary>
-    public bool IsReady => _startupDone && !_stopping && (!_options.StrictReadiness || AllLoadedModelsReady());
+    public bool IsReady => _startupDone && !_stopping && !_draining && (!_options.StrictReadiness || AllLoadedModelsReady());
 
     public ModelControlMode ControlMode => _options.ModelControlMode;
 
@@ -199,6 +201,11 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 
     public ValueTask<InferenceResult> InferAsync(InferenceRequest request)
     {
+        if (_draining)
+        {
+            request.Dispose();
+            return ValueTask.FromResult(InferenceResult.Failure(ShuttingDown));
+        }
         if (Resolve(request.ModelName, request.ModelVersion, out var loaded) is { } error)
         {
             request.Dispose();
@@ -233,6 +240,22 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Starts the drain of a stopping server (Triton's --exit-timeout-secs, see <c>ServerDrain</c>): from now on the server
+    /// is not ready and refuses new inference requests with <see cref="ErrorCode.Unavailable"/> ("server is shutting down"),
+    /// while the requests already queued or executing go on and liveness, the models and the repository API stay as they are
+    /// until <see cref="DisposeAsync"/>. Irreversible; idempotent; thread-safe.
+    /// </summary>
+    public void BeginDrain() => _draining = true;
+
+    /// <summary>Inference requests that the schedulers of every loaded version have accepted and not yet completed
+    /// (queued + executing). A request that passed <see cref="InferAsync"/>'s drain check just before <see cref="BeginDrain"/>
+    /// may be counted a moment later.</summary>
+    public int InflightCount => _models.Values.Sum(e => e.Snapshot.Versions.Values.Sum(v => v.Scheduler.InflightCount));
+
+    private static readonly InferenceError ShuttingDown = new(ErrorCode.Unavailable,
+        "server is shutting down: no new inference requests are accepted");
 
     public async ValueTask DisposeAsync()
     {

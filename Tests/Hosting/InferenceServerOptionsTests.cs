@@ -35,4 +35,26 @@ public sealed class InferenceServerOptionsTests
             ["Inference:PinnedMemoryPoolByteSize must be 0 (off) or more (got -1)."],
             new InferenceServerOptions { PinnedMemoryPoolByteSize = -1 }.Validate());
     }
+
+    [Fact]
+    public void ExitTimeoutSeconds_IsTritonsFlag_DefaultsTo30()
+    {
+        Assert.Equal("Inference:ExitTimeoutSeconds", TritonCommandLine.SwitchMappings["--exit-timeout-secs"]);
+        Assert.Equal(30, new InferenceServerOptions().ExitTimeoutSeconds);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(InferenceServerOptions.MaxExitTimeoutSeconds)]
+    public void ExitTimeoutSeconds_AcceptsZeroUpToADay(int seconds) =>
+        Assert.Empty(new InferenceServerOptions { ExitTimeoutSeconds = seconds }.Validate());
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(InferenceServerOptions.MaxExitTimeoutSeconds + 1)]
+    public void ExitTimeoutSeconds_RejectsNegativeOrMoreThanADay_NamingTheKey(int seconds) =>
+        Assert.Equal(
+            [$"Inference:ExitTimeoutSeconds must be 0..86400 seconds (got {seconds})."],
+            new InferenceServerOptions { ExitTimeoutSeconds = seconds }.Validate());
 }

@@ -1,0 +1,114 @@
+using Inference.Server.Protocol.Grpc;
+using Inference.Server.Repository;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Inference.Server.Hosting;
+
+/// <summary>
+/// Graceful shutdown, as Triton's <c>--exit-timeout-secs</c> (<see cref="InferenceServerOptions.ExitTimeoutSeconds"/>).
+/// When the host stops (SIGTERM, SIGINT, or <c>StopAsync</c>), <see cref="StoppingAsync"/> runs before any hosted
+/// service's StopAsync, so before Kestrel's closes the listeners:
+/// <list type="number">
+/// <item>At once: <see cref="ModelManager.BeginDrain"/>, so that <c>/v2/health/ready</c> answers 400, gRPC ServerReady
+/// false, the gRPC health service NOT_SERVING (watchers are told now, not at the next refresh) and <c>/health</c> 503, while
+/// liveness stays true; new inference requests get HTTP 503 / gRPC UNAVAILABLE ("server is shutting down"), and HTTP/1.x
+/// answers close their connection (<see cref="DrainConnectionClose"/>).</item>
+/// <item>It waits until no inference request is queued or executing (<see cref="ModelManager.InflightCount"/>, read every
+/// <see cref="PollInterval"/>), or until the exit timeout has passed, whichever comes first; the listeners stay open
+/// meanwhile and the answers go out on them.</item>
+/// <item>It returns; the host then stops Kestrel, which closes the listeners and waits for the answers still being
+/// written (a request that slipped past the drain check just as it began among them) until the host's shutdown timeout,
+/// which <see cref="HostShutdownTimeout"/> sets to the exit timeout plus <see cref="ListenerCloseGrace"/>. The models are
+/// unloaded after that (<see cref="ModelManagerService"/>) and the process exits with 0.</item>
+/// </list>
+/// The server does not wait after turning not ready for load balancers to notice: on Kubernetes a preStop hook
+/// (<c>sleep</c>) does that before SIGTERM is sent, and a server without one should not be held up for nothing. Without a
+/// preStop hook, a pod with nothing in flight closes its listeners at once.
+/// </summary>
+public sealed partial class ServerDrain(
+    ModelManager manager, ReadinessHealthService health, IOptions<InferenceServerOptions> options, TimeProvider time, ILogger<ServerDrain> logger)
+    : IHostedLifecycleService
+{
+    private volatile bool _draining;
+
+    /// <summary>True from the start of the drain on (never false again): the server is stopping.</summary>
+    public bool IsDraining => _draining;
+
+    /// <summary>How often the in-flight count is read while draining.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>What the host's shutdown timeout allows beyond the exit timeout: for Kestrel to finish writing answers
+    /// and close its connections (open streams are cut when it runs out) after the drain.</summary>
+    public static readonly TimeSpan ListenerCloseGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>The host's shutdown timeout for an exit timeout of <paramref name="exitTimeoutSeconds"/> (clamped to
+    /// 0..<see cref="InferenceServerOptions.MaxExitTimeoutSeconds"/>): longer than it, so the host never cuts the drain short.</summary>
+    public static TimeSpan HostShutdownTimeout(int exitTimeoutSeconds) =>
+        TimeSpan.FromSeconds(Math.Clamp(exitTimeoutSeconds, 0, InferenceServerOptions.MaxExitTimeoutSeconds)) + ListenerCloseGrace;
+
+    /// <summary>Drains as the class describes. Cancelling <paramref name="cancellationToken"/> (the host giving up)
+    /// only stops the waiting.</summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _draining = true;
+        manager.BeginDrain();
+        health.Refresh();
+        var timeout = TimeSpan.FromSeconds(options.Value.ExitTimeoutSeconds);
+        LogDraining(logger, manager.InflightCount, options.Value.ExitTimeoutSeconds);
+        var started = time.GetTimestamp();
+        var left = await WaitUntilIdleAsync(() => manager.InflightCount, timeout, time, cancellationToken).ConfigureAwait(false);
+        if (left == 0)
+        {
+            LogDrained(logger, (long)time.GetElapsedTime(started).TotalMilliseconds);
+        }
+        else
+        {
+            LogDrainTimedOut(logger, options.Value.ExitTimeoutSeconds, left);
+        }
+    }
+
+    /// <summary>Reads <paramref name="inflight"/> now and every <see cref="PollInterval"/> until it is 0 or
+    /// <paramref name="timeout"/> has passed on <paramref name="time"/>, or <paramref name="cancellationToken"/> fires;
+    /// returns the last count (0: idle). Never throws for the cancellation.</summary>
+    internal static async Task<int> WaitUntilIdleAsync(Func<int> inflight, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var start = time.GetTimestamp();
+        var count = inflight();
+        while (count > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            var left = timeout - time.GetElapsedTime(start);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+            await Task.Delay(left < PollInterval ? left : PollInterval, time, cancellationToken)
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            count = inflight();
+        }
+        return count;
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information,
+        Message = "Draining: {InFlight} inference request(s) in flight, waiting up to {TimeoutSeconds} s for them before the listeners close; not ready, and new inference requests are refused")]
+    private static partial void LogDraining(ILogger logger, int inFlight, int timeoutSeconds);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information,
+        Message = "Drained: no inference request in flight after {ElapsedMilliseconds} ms; closing the listeners")]
+    private static partial void LogDrained(ILogger logger, long elapsedMilliseconds);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning,
+        Message = "Drain timed out after {TimeoutSeconds} s: {InFlight} inference request(s) still in flight; closing the listeners")]
+    private static partial void LogDrainTimedOut(ILogger logger, int timeoutSeconds, int inFlight);
+}
