@@ -34,6 +34,9 @@ builder.Eventing.Subscribe<BeforeStartEvent>((_, _) =>
 var inference = builder.AddProject<Projects.Inference_Server>("inference")
     .WithReplicas(parameters.Replicas)
     .WithEnvironment("Inference__ModelConfigName", device)
+    // Production, as deployed: Aspire would hand its own Development environment on.
+    .WithEnvironment("DOTNET_ENVIRONMENT", "Production")
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
     .WithHttpEndpoint(port: ports.InferenceHttp, name: "http", env: "Inference__HttpPort")
     .WithEndpoint(port: ports.InferenceGrpc, scheme: "http", name: "grpc", env: "Inference__GrpcPort")
     .WithEndpoint("grpc", e => e.Transport = "http2")
@@ -45,6 +48,7 @@ var inference = builder.AddProject<Projects.Inference_Server>("inference")
 var loadTest = builder.AddProject<Projects.LoadTest>("loadtest")
     .WithArgs(LoadTestScenario.Arguments(inference.GetEndpoint("grpc")))
     .WithHttpEndpoint(name: "metrics", env: LoadTestMetricsPort)
+    .WithEnvironment("DOTNET_ENVIRONMENT", "Production")
     .WithExplicitStart()
     .WaitFor(inference);
 

@@ -18,7 +18,7 @@ public static class InferenceServerHostingExtensions
 {
     /// <summary>
     /// Registers the inference server: options (section <c>Inference</c>, validated at start), the model
-    /// manager as <see cref="IInferenceServer"/>, the KServe v2 front-ends, Kestrel's HTTP (HTTP/1.1 + h2c)
+    /// manager as <see cref="IInferenceServer"/>, the KServe v2 front-ends, Kestrel's HTTP (HTTP/1.1)
     /// and gRPC (HTTP/2) listeners, the metrics (with a listener of their own on the metrics port), a
     /// readiness health check, and the drain at shutdown (<see cref="ServerDrain"/>, which also sets the host's
     /// shutdown timeout).
@@ -26,6 +26,7 @@ public static class InferenceServerHostingExtensions
     public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        ServerLogging.Configure(builder.Logging, builder.Configuration);
         services.AddOptions<InferenceServerOptions>()
             .Bind(builder.Configuration.GetSection(InferenceServerOptions.SectionName))
             .ValidateOnStart();
@@ -60,9 +61,11 @@ public static class InferenceServerHostingExtensions
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             // Many concurrent gRPC calls share one connection; Kestrel's default of 100 streams would queue them.
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
-            Listen(kestrel, options.Host, options.HttpPort, HttpProtocols.Http1AndHttp2);
+            // HTTP/1.1 only, as Triton's HTTP port: without TLS Kestrel cannot negotiate HTTP/2 there anyway (it warned so
+            // at every start); gRPC has its own HTTP/2 port.
+            Listen(kestrel, options.Host, options.HttpPort, HttpProtocols.Http1);
             Listen(kestrel, options.Host, options.GrpcPort, HttpProtocols.Http2);
-            Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1AndHttp2, metricsListener.Attach);
+            Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1, metricsListener.Attach);
         });
         return builder;
     }

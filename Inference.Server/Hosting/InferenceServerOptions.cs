@@ -80,6 +80,11 @@ public sealed class InferenceServerOptions
     /// <summary>The largest <see cref="ExitTimeoutSeconds"/>: one day.</summary>
     public const int MaxExitTimeoutSeconds = 86_400;
 
+    /// <summary>Triton's --log-verbose: 0 logs nothing per request (production-quiet); above 0 also logs ASP.NET Core's,
+    /// HttpClient's and gRPC's per-request lines and the server's Debug lines (<see cref="ServerLogging"/>).</summary>
+    /// <value>Default 0.</value>
+    public int LogVerbose { get; set; }
+
     /// <summary>Start-up checks with messages naming the key to fix.</summary>
     public IEnumerable<string> Validate()
     {
@@ -102,6 +107,10 @@ public sealed class InferenceServerOptions
         if (MetricsPort != 0 && (MetricsPort == HttpPort || MetricsPort == GrpcPort))
         {
             yield return "Inference:MetricsPort must differ from Inference:HttpPort and Inference:GrpcPort.";
+        }
+        if (LogVerbose < 0)
+        {
+            yield return $"Inference:LogVerbose must be 0 (quiet) or more (got {LogVerbose}).";
         }
         if (RepositoryPollSeconds < 1)
         {

@@ -18,6 +18,7 @@ public static class TritonCommandLine
         ["--max-request-body-bytes"] = "Inference:MaxRequestBodyBytes",
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
+        ["--log-verbose"] = "Inference:LogVerbose",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> into indexed keys (the configuration
