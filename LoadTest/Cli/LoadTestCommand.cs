@@ -12,6 +12,7 @@ public static class LoadTestCommand
         root.Subcommands.Add(ScenarioCommand.Create());
         root.Subcommands.Add(BareServerCommand.Create());
         root.Subcommands.Add(PlainGrpcLoopCommand.Create());
+        root.Subcommands.Add(Reliability.ReliabilityCommand.Create());
         return root;
     }
 
