@@ -76,7 +76,7 @@ public static class InferenceServerHostingExtensions
     public static WebApplication MapInferenceServer(this WebApplication app)
     {
         app.UseConnectionCloseWhileDraining();
-        app.UseGrpcMessageLimitOnly();
+        app.UseGrpcMessageLimitOnly(app.Services.GetRequiredService<IOptions<KServeProtocolOptions>>().Value.MaxMessageBytes);
         app.MapInferenceMetrics();
         app.MapDefaultEndpoints();
         app.MapKServeHttp();
