@@ -51,7 +51,14 @@ public static class InferenceServerHostingExtensions
         // Received tensors go into page-locked memory once a GPU instance activates the pool (Triton's pinned pool).
         PageLockedBufferPool.Shared.CapacityBytes = options.PinnedMemoryPoolByteSize;
         services.AddSingleton<ITensorBufferPool>(PageLockedBufferPool.Shared);
-        services.AddKServeProtocol(kserve => kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength));
+        // Restricted API groups (--http-restricted-api, --grpc-restricted-protocol): fixed when the endpoints are mapped;
+        // flags that do not parse fail the start through the options validation.
+        services.AddKServeProtocol(kserve =>
+        {
+            kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength);
+            kserve.HttpRestrictions = options.HttpRestrictions();
+            kserve.GrpcRestrictions = options.GrpcRestrictions();
+        });
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);

@@ -1,3 +1,5 @@
+using Inference.Server.Protocol;
+
 namespace Inference.Server.Hosting;
 
 /// <summary>How the server decides which models to load (Triton's --model-control-mode).</summary>
@@ -85,6 +87,24 @@ public sealed class InferenceServerOptions
     /// <value>Default 0.</value>
     public int LogVerbose { get; set; }
 
+    /// <summary>Triton's --http-restricted-api (repeatable): <c>&lt;api-list&gt;:&lt;key&gt;=&lt;value&gt;</c>, the api list
+    /// comma-separated from health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace,
+    /// logging. An HTTP request to a listed group without header <c>key</c> holding exactly <c>value</c> is refused with 403
+    /// (<see cref="RestrictedApis"/>). Each group may be restricted once.</summary>
+    /// <value>Default none (every API open, as Triton).</value>
+    public List<string> HttpRestrictedApi { get; set; } = [];
+
+    /// <summary>Triton's --grpc-restricted-protocol (repeatable): as <see cref="HttpRestrictedApi"/> for the gRPC
+    /// methods; the key is a metadata key (lower-case) and a refused call ends PERMISSION_DENIED.</summary>
+    /// <value>Default none (every method open, as Triton).</value>
+    public List<string> GrpcRestrictedProtocol { get; set; } = [];
+
+    /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
+    public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
+
+    /// <summary>The parsed <see cref="GrpcRestrictedProtocol"/>.</summary>
+    public RestrictedApis GrpcRestrictions() => RestrictedApis.Parse(GrpcRestrictedProtocol, RestrictedApis.GrpcFlag, out _);
+
     /// <summary>Start-up checks with messages naming the key to fix.</summary>
     public IEnumerable<string> Validate()
     {
@@ -131,6 +151,16 @@ public sealed class InferenceServerOptions
         if (!string.IsNullOrEmpty(ModelConfigName) && !IsPlainFileName(ModelConfigName))
         {
             yield return $"Inference:ModelConfigName '{ModelConfigName}' must be a file name without '.pbtxt', path separators or spaces.";
+        }
+        RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
+        foreach (var e in httpErrors)
+        {
+            yield return e;
+        }
+        RestrictedApis.Parse(GrpcRestrictedProtocol, RestrictedApis.GrpcFlag, out var grpcErrors);
+        foreach (var e in grpcErrors)
+        {
+            yield return e;
         }
         if (!string.IsNullOrEmpty(ModelRepository) && !Directory.Exists(ModelRepository))
         {
