@@ -66,6 +66,11 @@ public static class InferenceServerHostingExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = options.MaxRequestHeaderCount;
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(options.KeepAliveTimeoutSeconds);
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.RequestHeadersTimeoutSeconds);
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections > 0 ? options.MaxConcurrentConnections : null;
             // Many concurrent gRPC calls share one connection; Kestrel's default of 100 streams would queue them.
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
             // HTTP/1.1 only, as Triton's HTTP port: without TLS Kestrel cannot negotiate HTTP/2 there anyway (it warned so

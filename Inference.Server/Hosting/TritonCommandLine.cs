@@ -21,6 +21,12 @@ public static class TritonCommandLine
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
         ["--log-verbose"] = "Inference:LogVerbose",
+        // Not Triton's: Kestrel's limits.
+        ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
+        ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
+        ["--keep-alive-timeout-secs"] = "Inference:KeepAliveTimeoutSeconds",
+        ["--request-headers-timeout-secs"] = "Inference:RequestHeadersTimeoutSeconds",
+        ["--max-concurrent-connections"] = "Inference:MaxConcurrentConnections",
     };
 
     /// <summary>The repeatable flags and the list option each fills.</summary>
