@@ -51,7 +51,14 @@ public static class InferenceServerHostingExtensions
         // Received tensors go into page-locked memory once a GPU instance activates the pool (Triton's pinned pool).
         PageLockedBufferPool.Shared.CapacityBytes = options.PinnedMemoryPoolByteSize;
         services.AddSingleton<ITensorBufferPool>(PageLockedBufferPool.Shared);
-        services.AddKServeProtocol(kserve => kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength));
+        // Restricted API groups (--http-restricted-api, --grpc-restricted-protocol): fixed when the endpoints are mapped;
+        // flags that do not parse fail the start through the options validation.
+        services.AddKServeProtocol(kserve =>
+        {
+            kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength);
+            kserve.HttpRestrictions = options.HttpRestrictions();
+            kserve.GrpcRestrictions = options.GrpcRestrictions();
+        });
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);
@@ -59,6 +66,11 @@ public static class InferenceServerHostingExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = options.MaxRequestHeaderCount;
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(options.KeepAliveTimeoutSeconds);
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.RequestHeadersTimeoutSeconds);
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections > 0 ? options.MaxConcurrentConnections : null;
             // Many concurrent gRPC calls share one connection; Kestrel's default of 100 streams would queue them.
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
             // HTTP/1.1 only, as Triton's HTTP port: without TLS Kestrel cannot negotiate HTTP/2 there anyway (it warned so

@@ -1,3 +1,5 @@
+using Inference.Server.Protocol;
+
 namespace Inference.Server.Hosting;
 
 /// <summary>How the server decides which models to load (Triton's --model-control-mode).</summary>
@@ -85,6 +87,46 @@ public sealed class InferenceServerOptions
     /// <value>Default 0.</value>
     public int LogVerbose { get; set; }
 
+    /// <summary>The largest total size of an HTTP request's headers (Kestrel's MaxRequestHeadersTotalSize); more is a 431.</summary>
+    /// <value>Default 32 KiB (Kestrel's).</value>
+    public int MaxRequestHeaderBytes { get; set; } = 32 * 1024;
+
+    /// <summary>The most headers an HTTP request may carry (Kestrel's MaxRequestHeaderCount); more is a 431.</summary>
+    /// <value>Default 100 (Kestrel's).</value>
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    /// <summary>How long an idle keep-alive connection stays open (Kestrel's KeepAliveTimeout).</summary>
+    /// <value>Default 130 seconds (Kestrel's).</value>
+    public int KeepAliveTimeoutSeconds { get; set; } = 130;
+
+    /// <summary>How long a client may take to send a request's headers (Kestrel's RequestHeadersTimeout); a slower one is
+    /// cut off.</summary>
+    /// <value>Default 30 seconds (Kestrel's).</value>
+    public int RequestHeadersTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The most open connections per listener (Kestrel's MaxConcurrentConnections); a connection over it is closed
+    /// at once. 0: unlimited.</summary>
+    /// <value>Default 0, unlimited (as Triton).</value>
+    public long MaxConcurrentConnections { get; set; }
+
+    /// <summary>Triton's --http-restricted-api (repeatable): <c>&lt;api-list&gt;:&lt;key&gt;=&lt;value&gt;</c>, the api list
+    /// comma-separated from health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace,
+    /// logging. An HTTP request to a listed group without header <c>key</c> holding exactly <c>value</c> is refused with 403
+    /// (<see cref="RestrictedApis"/>). Each group may be restricted once.</summary>
+    /// <value>Default none (every API open, as Triton).</value>
+    public List<string> HttpRestrictedApi { get; set; } = [];
+
+    /// <summary>Triton's --grpc-restricted-protocol (repeatable): as <see cref="HttpRestrictedApi"/> for the gRPC
+    /// methods; the key is a metadata key (lower-case) and a refused call ends PERMISSION_DENIED.</summary>
+    /// <value>Default none (every method open, as Triton).</value>
+    public List<string> GrpcRestrictedProtocol { get; set; } = [];
+
+    /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
+    public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
+
+    /// <summary>The parsed <see cref="GrpcRestrictedProtocol"/>.</summary>
+    public RestrictedApis GrpcRestrictions() => RestrictedApis.Parse(GrpcRestrictedProtocol, RestrictedApis.GrpcFlag, out _);
+
     /// <summary>Start-up checks with messages naming the key to fix.</summary>
     public IEnumerable<string> Validate()
     {
@@ -131,6 +173,36 @@ public sealed class InferenceServerOptions
         if (!string.IsNullOrEmpty(ModelConfigName) && !IsPlainFileName(ModelConfigName))
         {
             yield return $"Inference:ModelConfigName '{ModelConfigName}' must be a file name without '.pbtxt', path separators or spaces.";
+        }
+        if (MaxRequestHeaderBytes < 1024)
+        {
+            yield return $"Inference:MaxRequestHeaderBytes must be at least 1024 (got {MaxRequestHeaderBytes}).";
+        }
+        if (MaxRequestHeaderCount < 1)
+        {
+            yield return $"Inference:MaxRequestHeaderCount must be at least 1 (got {MaxRequestHeaderCount}).";
+        }
+        if (KeepAliveTimeoutSeconds is < 1 or > MaxExitTimeoutSeconds)
+        {
+            yield return $"Inference:KeepAliveTimeoutSeconds must be 1..{MaxExitTimeoutSeconds} seconds (got {KeepAliveTimeoutSeconds}).";
+        }
+        if (RequestHeadersTimeoutSeconds is < 1 or > MaxExitTimeoutSeconds)
+        {
+            yield return $"Inference:RequestHeadersTimeoutSeconds must be 1..{MaxExitTimeoutSeconds} seconds (got {RequestHeadersTimeoutSeconds}).";
+        }
+        if (MaxConcurrentConnections < 0)
+        {
+            yield return $"Inference:MaxConcurrentConnections must be 0 (unlimited) or more (got {MaxConcurrentConnections}).";
+        }
+        RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
+        foreach (var e in httpErrors)
+        {
+            yield return e;
+        }
+        RestrictedApis.Parse(GrpcRestrictedProtocol, RestrictedApis.GrpcFlag, out var grpcErrors);
+        foreach (var e in grpcErrors)
+        {
+            yield return e;
         }
         if (!string.IsNullOrEmpty(ModelRepository) && !Directory.Exists(ModelRepository))
         {

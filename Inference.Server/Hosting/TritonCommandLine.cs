@@ -1,3 +1,5 @@
+using Inference.Server.Protocol;
+
 namespace Inference.Server.Hosting;
 
 /// <summary>Triton's server flags, mapped onto configuration keys so <c>--model-repository=/models</c> works as with tritonserver.</summary>
@@ -19,32 +21,56 @@ public static class TritonCommandLine
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
         ["--log-verbose"] = "Inference:LogVerbose",
+        // Not Triton's: Kestrel's limits.
+        ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
+        ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
+        ["--keep-alive-timeout-secs"] = "Inference:KeepAliveTimeoutSeconds",
+        ["--request-headers-timeout-secs"] = "Inference:RequestHeadersTimeoutSeconds",
+        ["--max-concurrent-connections"] = "Inference:MaxConcurrentConnections",
     };
 
-    /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> into indexed keys (the configuration
-    /// command-line provider keeps only the last value of a repeated switch) and passes the rest through.</summary>
+    /// <summary>The repeatable flags and the list option each fills.</summary>
+    public static readonly IReadOnlyDictionary<string, string> RepeatedSwitches = new Dictionary<string, string>
+    {
+        ["--load-model"] = "Inference:LoadModels",
+        [RestrictedApis.HttpFlag] = "Inference:HttpRestrictedApi",
+        [RestrictedApis.GrpcFlag] = "Inference:GrpcRestrictedProtocol",
+    };
+
+    /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> (and the other <see cref="RepeatedSwitches"/>) into
+    /// indexed keys (the configuration command-line provider keeps only the last value of a repeated switch) and passes
+    /// the rest through.</summary>
     public static string[] ExpandLoadModel(string[] args)
     {
         var result = new List<string>(args.Length);
-        var index = 0;
+        var indexes = new Dictionary<string, int>();
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            string? value = null;
-            if (arg.StartsWith("--load-model=", StringComparison.Ordinal))
+            string? key = null, value = null;
+            foreach (var (flag, option) in RepeatedSwitches)
             {
-                value = arg["--load-model=".Length..];
+                if (arg.StartsWith(flag + "=", StringComparison.Ordinal))
+                {
+                    (key, value) = (option, arg[(flag.Length + 1)..]);
+                }
+                else if (arg == flag && i + 1 < args.Length)
+                {
+                    (key, value) = (option, args[++i]);
+                }
+                if (key is not null)
+                {
+                    break;
+                }
             }
-            else if (arg == "--load-model" && i + 1 < args.Length)
-            {
-                value = args[++i];
-            }
-            if (value is null)
+            if (key is null)
             {
                 result.Add(arg);
                 continue;
             }
-            result.Add($"--Inference:LoadModels:{index++}={value}");
+            var index = indexes.GetValueOrDefault(key);
+            indexes[key] = index + 1;
+            result.Add($"--{key}:{index}={value}");
         }
         return [.. result];
     }

@@ -12,4 +12,14 @@ public sealed class KServeProtocolOptions
 
     /// <summary>How often the gRPC health service re-reads IInferenceServer.IsReady for Watch streams.</summary>
     public TimeSpan HealthRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>API groups of the HTTP endpoints that need a header (Triton's --http-restricted-api); read when the
+    /// endpoints are mapped.</summary>
+    /// <value>Default none restricted.</value>
+    public RestrictedApis HttpRestrictions { get; set; } = RestrictedApis.None;
+
+    /// <summary>API groups of the gRPC methods that need a metadata key (Triton's --grpc-restricted-protocol); read
+    /// when the methods are bound.</summary>
+    /// <value>Default none restricted.</value>
+    public RestrictedApis GrpcRestrictions { get; set; } = RestrictedApis.None;
 }

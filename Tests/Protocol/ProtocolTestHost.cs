@@ -40,7 +40,10 @@ internal sealed class ProtocolTestHost : IAsyncDisposable
 
     public GrpcChannel Channel { get; }
 
-    public static async Task<ProtocolTestHost> StartAsync()
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts the host; <paramref name="configure"/> sets the protocol options (restrictions, say).</summary>
+    public static async Task<ProtocolTestHost> StartAsync(Action<KServeProtocolOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -53,7 +56,7 @@ internal sealed class ProtocolTestHost : IAsyncDisposable
         });
         var server = new ReferenceInferenceServer();
         builder.Services.AddSingleton<IInferenceServer>(server);
-        builder.Services.AddKServeProtocol();
+        builder.Services.AddKServeProtocol(configure);
         var app = builder.Build();
         app.MapKServeHttp();
         app.MapKServeGrpc();

@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Inference.Server.Core;
 using Inference.Server.Protos;
+using Microsoft.Extensions.Options;
 
 namespace Inference.Server.Protocol.Grpc;
 
@@ -11,16 +12,17 @@ namespace Inference.Server.Protocol.Grpc;
 /// <see cref="InferRequestMarshaller"/> (raw inputs into the server's <see cref="ITensorBufferPool"/>) and go to <see cref="KServeGrpcService"/>'s
 /// overloads for <see cref="PooledInferRequest"/>. Method names, paths and response encoding are unchanged. Every
 /// request marshaller is guarded (<see cref="GuardedServiceBinder{TRoutes}"/>): unreadable request bytes are
-/// INVALID_ARGUMENT on every method.
+/// INVALID_ARGUMENT on every method; and every method is in its --grpc-restricted-protocol group (<see cref="GrpcApiGroups"/>).
 /// </summary>
-internal sealed class KServeGrpcMethodProvider(KServeGrpcService service, ITensorBufferPool pool) : IServiceMethodProvider<KServeGrpcRoutes>
+internal sealed class KServeGrpcMethodProvider(KServeGrpcService service, ITensorBufferPool pool, IOptions<KServeProtocolOptions> options)
+    : IServiceMethodProvider<KServeGrpcRoutes>
 {
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<KServeGrpcRoutes> context) =>
-        GRPCInferenceService.BindService(new Binder(context, service, InferRequestMarshaller.Create(pool)), service);
+        GRPCInferenceService.BindService(new Binder(context, options.Value.GrpcRestrictions, service, InferRequestMarshaller.Create(pool)), service);
 
     private sealed class Binder(
-        ServiceMethodProviderContext<KServeGrpcRoutes> context, KServeGrpcService service, Marshaller<PooledInferRequest> requests)
-        : GuardedServiceBinder<KServeGrpcRoutes>(context)
+        ServiceMethodProviderContext<KServeGrpcRoutes> context, RestrictedApis restricted, KServeGrpcService service, Marshaller<PooledInferRequest> requests)
+        : GuardedServiceBinder<KServeGrpcRoutes>(context, restricted)
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
         {

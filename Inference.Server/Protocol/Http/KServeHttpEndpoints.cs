@@ -14,26 +14,50 @@ public static class KServeHttpEndpoints
     {
         var v2 = app.MapGroup("/v2");
         v2.AddEndpointFilter(UnexpectedErrorFilter.InvokeAsync);
-        v2.MapGet("", ServerMetadataAsync);
-        v2.MapGet("/health/live", (HttpContext c) => Health(c, s => s.IsLive));
-        v2.MapGet("/health/ready", (HttpContext c) => Health(c, s => s.IsReady));
+        var r = app.ServiceProvider.GetRequiredService<IOptions<KServeProtocolOptions>>().Value.HttpRestrictions;
+        v2.MapGet("", (Func<HttpContext, Task>)ServerMetadataAsync).In(ApiGroup.Metadata, r);
+        v2.MapGet("/health/live", (HttpContext c) => Health(c, s => s.IsLive)).In(ApiGroup.Health, r);
+        v2.MapGet("/health/ready", (HttpContext c) => Health(c, s => s.IsReady)).In(ApiGroup.Health, r);
 
-        v2.MapGet("/models/stats", (HttpContext c) => StatisticsAsync(c, null, null));
-        v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadataAsync(c, model, null));
-        v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadataAsync(c, model, version));
-        v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReadyAsync(c, model, null));
-        v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReadyAsync(c, model, version));
-        v2.MapGet("/models/{model}/config", (HttpContext c, string model) => ModelConfigAsync(c, model, null));
-        v2.MapGet("/models/{model}/versions/{version}/config", (HttpContext c, string model, string version) => ModelConfigAsync(c, model, version));
-        v2.MapGet("/models/{model}/stats", (HttpContext c, string model) => StatisticsAsync(c, model, null));
-        v2.MapGet("/models/{model}/versions/{version}/stats", (HttpContext c, string model, string version) => StatisticsAsync(c, model, version));
-        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => HttpInferHandler.HandleAsync(c, model, null));
-        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => HttpInferHandler.HandleAsync(c, model, version));
+        v2.MapGet("/models/stats", (Func<HttpContext, Task>)(c => StatisticsAsync(c, null, null))).In(ApiGroup.Statistics, r);
+        v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadataAsync(c, model, null)).In(ApiGroup.Metadata, r);
+        v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadataAsync(c, model, version)).In(ApiGroup.Metadata, r);
+        v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReadyAsync(c, model, null)).In(ApiGroup.Health, r);
+        v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReadyAsync(c, model, version)).In(ApiGroup.Health, r);
+        v2.MapGet("/models/{model}/config", (HttpContext c, string model) => ModelConfigAsync(c, model, null)).In(ApiGroup.ModelConfig, r);
+        v2.MapGet("/models/{model}/versions/{version}/config", (HttpContext c, string model, string version) => ModelConfigAsync(c, model, version)).In(ApiGroup.ModelConfig, r);
+        v2.MapGet("/models/{model}/stats", (HttpContext c, string model) => StatisticsAsync(c, model, null)).In(ApiGroup.Statistics, r);
+        v2.MapGet("/models/{model}/versions/{version}/stats", (HttpContext c, string model, string version) => StatisticsAsync(c, model, version)).In(ApiGroup.Statistics, r);
+        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => HttpInferHandler.HandleAsync(c, model, null)).In(ApiGroup.Inference, r);
+        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => HttpInferHandler.HandleAsync(c, model, version)).In(ApiGroup.Inference, r);
 
-        v2.MapPost("/repository/index", RepositoryIndexAsync);
-        v2.MapPost("/repository/models/{model}/load", LoadAsync);
-        v2.MapPost("/repository/models/{model}/unload", UnloadAsync);
+        v2.MapPost("/repository/index", (Func<HttpContext, Task>)RepositoryIndexAsync).In(ApiGroup.ModelRepository, r);
+        v2.MapPost("/repository/models/{model}/load", LoadAsync).In(ApiGroup.ModelRepository, r);
+        v2.MapPost("/repository/models/{model}/unload", UnloadAsync).In(ApiGroup.ModelRepository, r);
         return app;
+    }
+
+    /// <summary>Marks the endpoint with its API group (<see cref="ApiGroupMetadata"/>) and, only when the group is
+    /// restricted (--http-restricted-api), adds the header check: 403 with Triton's message when the header is missing
+    /// or holds another value. Open endpoints get no filter, so they pay nothing per request.</summary>
+    /// <remarks>A handler taking only the HttpContext is passed as a Func so that it maps as a route handler (which runs
+    /// filters) rather than as a RequestDelegate.</remarks>
+    private static RouteHandlerBuilder In(this RouteHandlerBuilder endpoint, ApiGroup group, RestrictedApis restricted)
+    {
+        endpoint.WithMetadata(new ApiGroupMetadata(group));
+        if (restricted.For(group) is { } restriction)
+        {
+            endpoint.AddEndpointFilter(async (context, next) =>
+            {
+                if (restriction.IsSatisfiedBy(context.HttpContext.Request.Headers[restriction.Header]))
+                {
+                    return await next(context);
+                }
+                await HttpJson.WriteErrorAsync(context.HttpContext.Response, StatusCodes.Status403Forbidden, restriction.Message);
+                return Results.Empty;
+            });
+        }
+        return endpoint;
     }
 
     private static IInferenceServer Server(HttpContext c) => c.RequestServices.GetRequiredService<IInferenceServer>();
@@ -288,3 +312,6 @@ public static class KServeHttpEndpoints
         public void Dispose() => Document?.Dispose();
     }
 }
+
+/// <summary>The API group of a KServe HTTP endpoint (Triton's groups for --http-restricted-api), in its metadata.</summary>
+public sealed record ApiGroupMetadata(ApiGroup Group);
