@@ -165,6 +165,95 @@ public sealed class DrainTests : IDisposable
     }
 
     [Fact]
+    public async Task Sigterm_WithAStreamThatKeepsSending_AndAnIdleKeepAliveConnection_AnswersTheStreamEndsItAndExitsPromptly()
+    {
+        IdentityModelBuilder.Write(_repository.Path, Slow, width: Width, maxBatchSize: 64, maxQueueDelayMicroseconds: 2_000_000);
+        IdentityModelBuilder.Write(_repository.Path, Fast, width: Width, maxBatchSize: 8, maxQueueDelayMicroseconds: null);
+        await using var server = await ServerProcess.StartAsync(_repository.Path, "--exit-timeout-secs=30");
+
+        // An HTTP/1.1 connection kept alive and idle across the signal.
+        using var idle = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = server.HttpAddress,
+        };
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(idle, "v2/health/live"));
+
+        // A stream with requests queued in the slow model when the signal comes; every one must be answered, and correctly.
+        using var stream = server.Grpc.ModelStreamInfer(cancellationToken: Ct);
+        const int held = 8;
+        for (var i = 0; i < held; i++)
+        {
+            await stream.RequestStream.WriteAsync(E2E.RawRequest(Slow, "INPUT0", [1, Width], Input(i), "OUTPUT0", id: $"held-{i}"), Ct);
+        }
+        var replies = new List<ModelStreamInferResponse>();
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var reply in stream.ResponseStream.ReadAllAsync(Ct))
+                {
+                    lock (replies)
+                    {
+                        replies.Add(reply);
+                    }
+                }
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        }, Ct);
+        await E2E.WaitUntilAsync(async () => await PendingAsync(server, Slow) == held || reader.IsCompleted, $"the {held} held requests to be queued", seconds: 60);
+
+        var clock = Stopwatch.StartNew();
+        server.Terminate();
+
+        // The client keeps sending on the stream while the server drains, until the stream ends.
+        var sent = 0;
+        var sender = Task.Run(async () =>
+        {
+            try
+            {
+                while (!reader.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    await stream.RequestStream.WriteAsync(E2E.RawRequest(Fast, "INPUT0", [1, Width], Input(100 + sent), "OUTPUT0", id: $"late-{sent}"), Ct);
+                    sent++;
+                    await Task.Delay(20, Ct);
+                }
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+            {
+                // The server ended the stream.
+            }
+        }, Ct);
+
+        var exited = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var elapsed = clock.Elapsed;
+        var ending = await reader.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await sender.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM to exit: {elapsed.TotalMilliseconds:F0} ms; stream ended with {ending}; {sent} sent after SIGTERM, {replies.Count} replies");
+
+        Assert.True(exited, $"the server did not exit within 60 s of SIGTERM:\n{server.Output}");
+        Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}:\n{server.Output}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"exited {elapsed} after SIGTERM with a stream and a kept-alive connection open:\n{server.Output}");
+        Assert.Contains(ending, new[] { StatusCode.OK, StatusCode.Unavailable });
+        Assert.True(sent > 0, "nothing was sent on the stream while the server drained");
+        for (var i = 0; i < held; i++)
+        {
+            var reply = Assert.Single(replies, r => r.InferResponse.Id == $"held-{i}");
+            Assert.True(reply.ErrorMessage.Length == 0, $"held-{i}: {reply.ErrorMessage}");
+            AssertEcho(i, E2E.Floats(reply.InferResponse.RawOutputContents[0]));
+        }
+        // What came during the drain was refused, each with its own reply.
+        foreach (var reply in replies.Where(r => r.InferResponse.Id.StartsWith("late-", StringComparison.Ordinal)))
+        {
+            Assert.Contains(ShuttingDown, reply.ErrorMessage, StringComparison.Ordinal);
+        }
+        Assert.Contains("Drained: no inference request in flight", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Drain_InProcess_ClosesHttp1ConnectionsAfterEachAnswer_AndEndsWhenTheHeldRequestsAreAnswered()
     {
         IdentityModelBuilder.Write(_repository.Path, Slow, width: Width, maxBatchSize: 64, maxQueueDelayMicroseconds: 3_000_000);
