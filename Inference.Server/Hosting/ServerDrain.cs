@@ -18,6 +18,8 @@ namespace Inference.Server.Hosting;
 /// <item>It waits until no inference request is queued or executing (<see cref="ModelManager.InflightCount"/>, read every
 /// <see cref="PollInterval"/>), or until the exit timeout has passed, whichever comes first; the listeners stay open
 /// meanwhile and the answers go out on them.</item>
+/// <item>It ends the open ModelStreamInfer streams (<see cref="Drained"/>): each stops reading, writes the answers it
+/// owes and ends with UNAVAILABLE, so that no stream holds Kestrel's stop up until the host's shutdown timeout.</item>
 /// <item>It returns; the host then stops Kestrel, which closes the listeners and waits for the answers still being
 /// written (a request that slipped past the drain check just as it began among them) until the host's shutdown timeout,
 /// which <see cref="HostShutdownTimeout"/> sets to the exit timeout plus <see cref="ListenerCloseGrace"/>. The models are
@@ -32,9 +34,15 @@ public sealed partial class ServerDrain(
     : IHostedLifecycleService
 {
     private volatile bool _draining;
+    private readonly CancellationTokenSource _drained = new();
 
     /// <summary>True from the start of the drain on (never false again): the server is stopping.</summary>
     public bool IsDraining => _draining;
+
+    /// <summary>Cancelled when the drain's wait ends (nothing in flight, the exit timeout passed, or the host gave up),
+    /// just before the listeners close: long-lived calls (ModelStreamInfer streams) end then, after writing the answers
+    /// they owe, since Kestrel waits for open streams until the host's shutdown timeout.</summary>
+    public CancellationToken Drained => _drained.Token;
 
     /// <summary>How often the in-flight count is read while draining.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
@@ -58,14 +66,21 @@ public sealed partial class ServerDrain(
         var timeout = TimeSpan.FromSeconds(options.Value.ExitTimeoutSeconds);
         LogDraining(logger, manager.InflightCount, options.Value.ExitTimeoutSeconds);
         var started = time.GetTimestamp();
-        var left = await WaitUntilIdleAsync(() => manager.InflightCount, timeout, time, cancellationToken).ConfigureAwait(false);
-        if (left == 0)
+        try
         {
-            LogDrained(logger, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            var left = await WaitUntilIdleAsync(() => manager.InflightCount, timeout, time, cancellationToken).ConfigureAwait(false);
+            if (left == 0)
+            {
+                LogDrained(logger, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            }
+            else
+            {
+                LogDrainTimedOut(logger, options.Value.ExitTimeoutSeconds, left);
+            }
         }
-        else
+        finally
         {
-            LogDrainTimedOut(logger, options.Value.ExitTimeoutSeconds, left);
+            await _drained.CancelAsync().ConfigureAwait(false);
         }
     }
 

@@ -165,6 +165,105 @@ public sealed class DrainTests : IDisposable
     }
 
     [Fact]
+    public async Task Sigterm_WithAStreamThatKeepsSending_AndAnIdleKeepAliveConnection_AnswersTheStreamEndsItAndExitsPromptly()
+    {
+        IdentityModelBuilder.Write(_repository.Path, Slow, width: Width, maxBatchSize: 64, maxQueueDelayMicroseconds: 2_000_000);
+        IdentityModelBuilder.Write(_repository.Path, Fast, width: Width, maxBatchSize: 8, maxQueueDelayMicroseconds: null);
+        await using var server = await ServerProcess.StartAsync(_repository.Path, "--exit-timeout-secs=30");
+
+        // An HTTP/1.1 connection kept alive and idle across the signal.
+        using var idle = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = server.HttpAddress,
+        };
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(idle, "v2/health/live"));
+
+        // A stream with requests queued in the slow model when the signal comes; every one must be answered, and correctly.
+        using var stream = server.Grpc.ModelStreamInfer(cancellationToken: Ct);
+        const int held = 8;
+        for (var i = 0; i < held; i++)
+        {
+            await stream.RequestStream.WriteAsync(E2E.RawRequest(Slow, "INPUT0", [1, Width], Input(i), "OUTPUT0", id: $"held-{i}"), Ct);
+        }
+        var replies = new List<ModelStreamInferResponse>();
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var reply in stream.ResponseStream.ReadAllAsync(Ct))
+                {
+                    lock (replies)
+                    {
+                        replies.Add(reply);
+                    }
+                }
+                return (Code: StatusCode.OK, Detail: "");
+            }
+            catch (RpcException e)
+            {
+                return (Code: e.StatusCode, Detail: e.Status.Detail);
+            }
+        }, Ct);
+        await E2E.WaitUntilAsync(async () => await PendingAsync(server, Slow) == held || reader.IsCompleted, $"the {held} held requests to be queued", seconds: 60);
+
+        var clock = Stopwatch.StartNew();
+        server.Terminate();
+
+        // The client keeps sending on the stream while the server drains, until the stream ends.
+        var sent = 0;
+        var sender = Task.Run(async () =>
+        {
+            try
+            {
+                while (!reader.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    await stream.RequestStream.WriteAsync(E2E.RawRequest(Fast, "INPUT0", [1, Width], Input(100 + sent), "OUTPUT0", id: $"late-{sent}"), Ct);
+                    sent++;
+                    await Task.Delay(20, Ct);
+                }
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+            {
+                // The server ended the stream.
+            }
+        }, Ct);
+
+        var exited = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var elapsed = clock.Elapsed;
+        var ending = await reader.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await sender.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM to exit: {elapsed.TotalMilliseconds:F0} ms; stream ended with {ending.Code} ({ending.Detail}); {sent} sent after SIGTERM, {replies.Count} replies");
+
+        Assert.True(exited, $"the server did not exit within 60 s of SIGTERM:\n{server.Output}");
+        Assert.True(server.ExitCode == 0, $"exit code {server.ExitCode}:\n{server.Output}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"exited {elapsed} after SIGTERM with a stream and a kept-alive connection open:\n{server.Output}");
+        // Ended by the server once the drain was over, not cut off at the host's shutdown timeout.
+        Assert.True(ending.Code == StatusCode.Unavailable && ending.Detail.Contains(ShuttingDown, StringComparison.Ordinal),
+            $"the stream ended with {ending.Code}: {ending.Detail}");
+        Assert.True(sent > 0, "nothing was sent on the stream while the server drained");
+        for (var i = 0; i < held; i++)
+        {
+            var reply = Assert.Single(replies, r => r.InferResponse.Id == $"held-{i}");
+            Assert.True(reply.ErrorMessage.Length == 0, $"held-{i}: {reply.ErrorMessage}");
+            AssertEcho(i, E2E.Floats(reply.InferResponse.RawOutputContents[0]));
+        }
+        // What came after the signal was served (read before the drain began) or refused, each with its own reply.
+        foreach (var reply in replies.Where(r => r.InferResponse.Id.StartsWith("late-", StringComparison.Ordinal)))
+        {
+            if (reply.ErrorMessage.Length == 0)
+            {
+                AssertEcho(100 + int.Parse(reply.InferResponse.Id["late-".Length..], System.Globalization.CultureInfo.InvariantCulture),
+                    E2E.Floats(reply.InferResponse.RawOutputContents[0]));
+            }
+            else
+            {
+                Assert.Contains(ShuttingDown, reply.ErrorMessage, StringComparison.Ordinal);
+            }
+        }
+        Assert.Contains("Drained: no inference request in flight", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Drain_InProcess_ClosesHttp1ConnectionsAfterEachAnswer_AndEndsWhenTheHeldRequestsAreAnswered()
     {
         IdentityModelBuilder.Write(_repository.Path, Slow, width: Width, maxBatchSize: 64, maxQueueDelayMicroseconds: 3_000_000);
@@ -175,8 +274,10 @@ public sealed class DrainTests : IDisposable
         }
         var heldHttp = HttpInferExpectingSuccessAsync(server.Http, Slow, seed: 1);
         var heldGrpc = GrpcInferExpectingSuccessAsync(server.Grpc, Slow, seed: 2);
+        using var stream = server.Grpc.ModelStreamInfer(cancellationToken: Ct);
+        await stream.RequestStream.WriteAsync(E2E.RawRequest(Slow, "INPUT0", [1, Width], Input(5), "OUTPUT0", id: "held"), Ct);
         var manager = server.Services.GetRequiredService<ModelManager>();
-        await E2E.WaitUntilAsync(() => Task.FromResult(manager.InflightCount == 2 || heldHttp.IsCompleted || heldGrpc.IsCompleted), "the two requests to be queued");
+        await E2E.WaitUntilAsync(() => Task.FromResult(manager.InflightCount == 3 || heldHttp.IsCompleted || heldGrpc.IsCompleted), "the three requests to be queued");
 
         var drain = server.Services.GetRequiredService<ServerDrain>();
         var drained = drain.StoppingAsync(Ct);
@@ -195,11 +296,32 @@ public sealed class DrainTests : IDisposable
         }
         await E2E.AssertRpcErrorAsync(async () => await server.Grpc.ModelInferAsync(GrpcRequest(Slow, 4), cancellationToken: Ct),
             StatusCode.Unavailable, ShuttingDown);
-        Assert.False(drained.IsCompleted, "the drain ended with two requests held");
+        Assert.False(drained.IsCompleted, "the drain ended with three requests held");
+        Assert.False(drain.Drained.IsCancellationRequested, "the streams were told to end while requests were held");
+
+        // A message sent on the stream while draining is refused with its own reply; the stream stays open meanwhile.
+        await stream.RequestStream.WriteAsync(E2E.RawRequest(Slow, "INPUT0", [1, Width], Input(6), "OUTPUT0", id: "late"), Ct);
+        Assert.True(await stream.ResponseStream.MoveNext(Ct));
+        Assert.Equal("late", stream.ResponseStream.Current.InferResponse.Id);
+        Assert.Contains(ShuttingDown, stream.ResponseStream.Current.ErrorMessage, StringComparison.Ordinal);
 
         await drained.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         await Task.WhenAll(heldHttp, heldGrpc);
         Assert.Equal(0, manager.InflightCount);
+        Assert.True(drain.Drained.IsCancellationRequested);
+
+        // The stream answers what it read before the drain ended, then ends with UNAVAILABLE, though Kestrel still runs.
+        Assert.True(await stream.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal("held", stream.ResponseStream.Current.InferResponse.Id);
+        Assert.Equal("", stream.ResponseStream.Current.ErrorMessage);
+        AssertEcho(5, E2E.Floats(stream.ResponseStream.Current.InferResponse.RawOutputContents[0]));
+        await E2E.AssertRpcErrorAsync(async () => await stream.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct),
+            StatusCode.Unavailable, ShuttingDown);
+
+        // A stream opened after the drain ends at once, the same way.
+        using var after = server.Grpc.ModelStreamInfer(cancellationToken: Ct);
+        await E2E.AssertRpcErrorAsync(async () => await after.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct),
+            StatusCode.Unavailable, ShuttingDown);
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient http, string path)

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Inference.Server.Core;
+using Inference.Server.Hosting;
 using Inference.Server.Protos;
 
 namespace Inference.Server.Protocol.Grpc;
@@ -11,8 +12,14 @@ namespace Inference.Server.Protocol.Grpc;
 /// stream they become <c>error_message</c> replies and the stream goes on. Shared memory, trace and log
 /// settings answer UNIMPLEMENTED.
 /// </summary>
-public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time) : GRPCInferenceService.GRPCInferenceServiceBase
+/// <remarks>While the server stops, each ModelStreamInfer stream ends once the drain is over (<see cref="ServerDrain.Drained"/>):
+/// it stops reading, writes the replies it owes, and ends with UNAVAILABLE "server is shutting down".</remarks>
+public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time, ServerDrain? drain = null)
+    : GRPCInferenceService.GRPCInferenceServiceBase
 {
+    private static readonly Status StreamClosedForShutdown = new(StatusCode.Unavailable,
+        "server is shutting down: the stream is closed; every request read on it has been answered");
+
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = server.IsLive });
 
@@ -69,15 +76,30 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         // Requests run concurrently; each reply goes out as soon as it is ready, one write at a time.
         using var writeLock = new SemaphoreSlim(1, 1);
         var pending = new List<Task>();
-        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        // Reading stops when the drain is over; the requests already read are still answered.
+        var drained = drain?.Drained ?? CancellationToken.None;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, drained);
+        var closed = false;
+        try
         {
-            pending.Add(RunOneAsync(request));
-            if (pending.Count >= 64)
+            await foreach (var request in requestStream.ReadAllAsync(reading.Token))
             {
-                pending.RemoveAll(t => t.IsCompleted);
+                pending.Add(RunOneAsync(request));
+                if (pending.Count >= 64)
+                {
+                    pending.RemoveAll(t => t.IsCompleted);
+                }
             }
         }
+        catch (OperationCanceledException) when (drained.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            closed = true;
+        }
         await Task.WhenAll(pending);
+        if (closed)
+        {
+            throw new RpcException(StreamClosedForShutdown);
+        }
 
         async Task RunOneAsync(PooledInferRequest request)
         {
