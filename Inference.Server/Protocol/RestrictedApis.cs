@@ -22,8 +22,18 @@ public enum ApiGroup
 /// <summary>One restriction: requests to the group must carry header <see cref="Header"/> with exactly <see cref="Value"/>.</summary>
 public sealed record ApiRestriction(string Header, string Value)
 {
-    /// <summary>Triton's wording, for HTTP (403) and gRPC (PERMISSION_DENIED) alike.</summary>
+    /// <summary>Triton's gRPC metadata prefix: <c>--grpc-restricted-protocol=inference:infer-key=v</c> expects
+    /// <c>triton-grpc-protocol-infer-key: v</c>, so clients written for Triton work unchanged.</summary>
+    public const string GrpcMetadataPrefix = "triton-grpc-protocol-";
+
+    /// <summary>Triton's HTTP wording (with 403).</summary>
     public string Message { get; } = $"This API is restricted, expecting header '{Header}'";
+
+    /// <summary>The gRPC metadata key a call must carry (<see cref="GrpcMetadataPrefix"/> + the key).</summary>
+    public string GrpcHeader { get; } = GrpcMetadataPrefix + Header;
+
+    /// <summary>Triton's gRPC wording (with UNAVAILABLE, as Triton answers).</summary>
+    public string GrpcMessage { get; } = $"This protocol is restricted, expecting header '{GrpcMetadataPrefix}{Header}'";
 
     /// <summary>True when the request carries the header once with exactly the expected value; the comparison takes the
     /// same time wherever the first difference is.</summary>

@@ -35,9 +35,9 @@ public sealed class RestrictedApiServerTests
         }
 
         var e = await Assert.ThrowsAsync<RpcException>(async () => await server.Grpc.RepositoryIndexAsync(new RepositoryIndexRequest(), cancellationToken: Ct));
-        Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
-        Assert.Equal("This API is restricted, expecting header 'admin-key'", e.Status.Detail);
-        await server.Grpc.RepositoryIndexAsync(new RepositoryIndexRequest(), new Metadata { { "admin-key", "secret" } }, cancellationToken: Ct);
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Equal("This protocol is restricted, expecting header 'triton-grpc-protocol-admin-key'", e.Status.Detail);
+        await server.Grpc.RepositoryIndexAsync(new RepositoryIndexRequest(), new Metadata { { "triton-grpc-protocol-admin-key", "secret" } }, cancellationToken: Ct);
         Assert.True((await server.Grpc.ServerLiveAsync(new ServerLiveRequest(), cancellationToken: Ct)).Live);
     }
 

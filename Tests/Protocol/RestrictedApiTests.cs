@@ -96,6 +96,13 @@ internal static class RestrictedApiTable
 
     /// <summary>Calls <paramref name="fullName"/> with an empty request (valid bytes for every message) and returns
     /// how the call ended: OK once the first answer came (streams) or the call completed.</summary>
+    /// <summary>The gRPC metadata key of <paramref name="group"/>'s restriction, with Triton's prefix.</summary>
+    public static string GrpcKey(ApiGroup group) => "triton-grpc-protocol-" + Key(group);
+
+    /// <summary>Triton's refusal of a restricted gRPC call (UNAVAILABLE and its wording).</summary>
+    public static bool IsRestrictionRefusal(Status status) =>
+        status.StatusCode == StatusCode.Unavailable && status.Detail.StartsWith("This protocol is restricted, expecting header ", StringComparison.Ordinal);
+
     public static async Task<Status> CallAsync(CallInvoker invoker, string fullName, Metadata headers)
     {
         var m = ServedGrpcMethods.Single(d => NameOf(d) == fullName);
@@ -234,12 +241,21 @@ public sealed class RestrictedApiTests(AllGroupsRestrictedFixture fixture) : ICl
 
     [Theory]
     [MemberData(nameof(RestrictedApiTable.GrpcMethodData), MemberType = typeof(RestrictedApiTable))]
-    public async Task GrpcMethod_WithoutItsMetadata_IsPermissionDeniedWithTritonsMessage(string fullName)
+    public async Task GrpcMethod_WithoutItsMetadata_IsRefusedWithTritonsStatusAndMessage(string fullName)
     {
         var group = RestrictedApiTable.GrpcMethods[fullName];
         var status = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, []);
-        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
-        Assert.Equal($"This API is restricted, expecting header '{RestrictedApiTable.Key(group)}'", status.Detail);
+        Assert.Equal(StatusCode.Unavailable, status.StatusCode);
+        Assert.Equal($"This protocol is restricted, expecting header 'triton-grpc-protocol-{RestrictedApiTable.Key(group)}'", status.Detail);
+    }
+
+    [Theory]
+    [MemberData(nameof(RestrictedApiTable.GrpcMethodData), MemberType = typeof(RestrictedApiTable))]
+    public async Task GrpcMethod_WithTheBareKeyInsteadOfTritonsPrefixedOne_IsRefused(string fullName)
+    {
+        var group = RestrictedApiTable.GrpcMethods[fullName];
+        var status = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, new Metadata { { RestrictedApiTable.Key(group), RestrictedApiTable.Secret(group) } });
+        Assert.True(RestrictedApiTable.IsRestrictionRefusal(status), status.ToString());
     }
 
     [Theory]
@@ -247,24 +263,24 @@ public sealed class RestrictedApiTests(AllGroupsRestrictedFixture fixture) : ICl
     public async Task GrpcMethod_WithItsMetadata_IsServed(string fullName)
     {
         var group = RestrictedApiTable.GrpcMethods[fullName];
-        var status = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, new Metadata { { RestrictedApiTable.Key(group), RestrictedApiTable.Secret(group) } });
-        Assert.NotEqual(StatusCode.PermissionDenied, status.StatusCode);
+        var status = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, new Metadata { { RestrictedApiTable.GrpcKey(group), RestrictedApiTable.Secret(group) } });
+        Assert.False(RestrictedApiTable.IsRestrictionRefusal(status), status.ToString());
     }
 
     [Theory]
     [MemberData(nameof(RestrictedApiTable.GrpcMethodData), MemberType = typeof(RestrictedApiTable))]
-    public async Task GrpcMethod_WithAWrongValue_OrOnlyTheOtherGroupsMetadata_IsPermissionDenied(string fullName)
+    public async Task GrpcMethod_WithAWrongValue_OrOnlyTheOtherGroupsMetadata_IsRefused(string fullName)
     {
         var group = RestrictedApiTable.GrpcMethods[fullName];
-        var wrong = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, new Metadata { { RestrictedApiTable.Key(group), "nope" } });
-        Assert.Equal(StatusCode.PermissionDenied, wrong.StatusCode);
+        var wrong = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, new Metadata { { RestrictedApiTable.GrpcKey(group), "nope" } });
+        Assert.True(RestrictedApiTable.IsRestrictionRefusal(wrong), wrong.ToString());
         var others = new Metadata();
         foreach (var g in Enum.GetValues<ApiGroup>().Where(g => g != group))
         {
-            others.Add(RestrictedApiTable.Key(g), RestrictedApiTable.Secret(g));
+            others.Add(RestrictedApiTable.GrpcKey(g), RestrictedApiTable.Secret(g));
         }
         var status = await RestrictedApiTable.CallAsync(Host.Channel.CreateCallInvoker(), fullName, others);
-        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+        Assert.True(RestrictedApiTable.IsRestrictionRefusal(status), status.ToString());
     }
 }
 
@@ -308,7 +324,7 @@ public sealed class RestrictedApiOneGroupTests(OneGroupRestrictedFixture fixture
     public async Task GrpcMethod_WithoutMetadata_IsRefusedOnlyInTheRestrictedGroup(string fullName)
     {
         var status = await RestrictedApiTable.CallAsync(fixture.Host.Channel.CreateCallInvoker(), fullName, []);
-        Assert.Equal(RestrictedApiTable.GrpcMethods[fullName] == ApiGroup.Inference, status.StatusCode == StatusCode.PermissionDenied);
+        Assert.Equal(RestrictedApiTable.GrpcMethods[fullName] == ApiGroup.Inference, RestrictedApiTable.IsRestrictionRefusal(status));
     }
 
     [Fact]

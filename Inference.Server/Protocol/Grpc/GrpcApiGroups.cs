@@ -45,9 +45,10 @@ internal static class GrpcApiGroups
             ? group
             : throw new InvalidOperationException($"gRPC method {method.FullName} has no API group for --grpc-restricted-protocol; add it to {nameof(GrpcApiGroups)}.");
 
-    /// <summary>Null when the call may go on, else the PERMISSION_DENIED to answer.</summary>
+    /// <summary>Null when the call may go on, else what Triton answers: UNAVAILABLE "This protocol is restricted,
+    /// expecting header 'triton-grpc-protocol-&lt;key&gt;'".</summary>
     public static RpcException? Refusal(ApiRestriction restriction, ServerCallContext call) =>
-        restriction.IsSatisfiedBy(call.GetHttpContext().Request.Headers[restriction.Header])
+        restriction.IsSatisfiedBy(call.GetHttpContext().Request.Headers[restriction.GrpcHeader])
             ? null
-            : new RpcException(new Status(StatusCode.PermissionDenied, restriction.Message));
+            : new RpcException(new Status(StatusCode.Unavailable, restriction.GrpcMessage));
 }
