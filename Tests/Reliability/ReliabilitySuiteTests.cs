@@ -12,14 +12,14 @@ namespace Inference.Tests.Reliability;
 /// model and the small ResNet with a queue of 8. Every check must pass.
 /// </summary>
 /// <remarks>
-/// Some checks fail on main for defects being fixed on other branches (<see cref="AwaitingFixes"/>); they are asserted
-/// like the others, so this test fails until those fixes are merged, and its message sorts the failures into those
-/// defects and anything unexpected. <see cref="FoundBySuite"/> lists defects this suite found that no branch fixes yet.
+/// Some checks were written against defects that are fixed now (<see cref="FixedDefects"/>: reported before the suite
+/// existed; <see cref="FoundBySuite"/>: found by it). Should one come back, the message names the defect its failing
+/// checks belong to, and lists anything else as unexpected.
 /// </remarks>
 public sealed class ReliabilitySuiteTests
 {
-    /// <summary>Checks that fail on main for defects being fixed in parallel: (defect, the checks it fails).</summary>
-    public static readonly IReadOnlyList<(string Defect, Regex Checks)> AwaitingFixes =
+    /// <summary>Fixed defects and the checks that pin them: (defect, the checks it failed).</summary>
+    public static readonly IReadOnlyList<(string Defect, Regex Checks)> FixedDefects =
     [
         ("HTTP 500 (not 400) on invalid UTF-8 in JSON string fields", new(@"^(http/utf8/|fuzz/http-5xx/invalid-utf8/)")),
         ("gRPC UNKNOWN (not INVALID_ARGUMENT) on unreadable protobuf for the methods other than ModelInfer and ModelStreamInfer",
@@ -32,7 +32,7 @@ public sealed class ReliabilitySuiteTests
         ("SIGTERM does not drain: open streams keep the server up for the host's 30 s shutdown timeout", new(@"^drain/")),
     ];
 
-    /// <summary>Defects this suite found that no branch is fixing yet (named in the message; they still fail the test).</summary>
+    /// <summary>Defects this suite found, fixed since, and the checks that pin them.</summary>
     public static readonly IReadOnlyList<(string Defect, Regex Checks)> FoundBySuite =
     [
         ("a gRPC frame header declaring more than 2 GiB gets UNKNOWN (not RESOURCE_EXHAUSTED)", new(@"^grpc/size/frame-declares-[24]gib$")),
@@ -83,13 +83,13 @@ public sealed class ReliabilitySuiteTests
         var failures = result.Categories.SelectMany(c => c.Failures).ToList();
         var sb = new StringBuilder();
         sb.AppendLine(result.Summary).AppendLine(string.Join("\n", result.Categories.Select(c => c.Line())));
-        var unexpected = failures.Where(f => !AwaitingFixes.Concat(FoundBySuite).Any(d => d.Checks.IsMatch(f.Check))).ToList();
+        var unexpected = failures.Where(f => !FixedDefects.Concat(FoundBySuite).Any(d => d.Checks.IsMatch(f.Check))).ToList();
         sb.AppendLine($"unexpected failures ({unexpected.Count}, must be none):");
         foreach (var f in unexpected.Take(50))
         {
             sb.AppendLine($"  {f.Check}: {f.Detail}");
         }
-        foreach (var (title, defects) in new[] { ("awaiting fixes on other branches", AwaitingFixes), ("found by this suite, no fix yet", FoundBySuite) })
+        foreach (var (title, defects) in new[] { ("regressions of fixed defects", FixedDefects), ("regressions of defects the suite found", FoundBySuite) })
         {
             sb.AppendLine(title + ":");
             foreach (var (defect, checks) in defects)
