@@ -34,7 +34,7 @@ public static class ModelToolsCommand
                 ImageSize = parse.GetValue(imageSize), Seed = parse.GetValue(seed),
             };
             var info = ResNetBuilder.Write(parse.GetValue(output)!, options);
-            Console.WriteLine($"wrote {parse.GetValue(output)}: {info}");
+            Console.WriteLine($"wrote {parse.GetValue(output)}: {info.Summary}");
             return 0;
         });
         root.Subcommands.Add(build);

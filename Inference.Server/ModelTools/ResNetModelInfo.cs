@@ -10,4 +10,12 @@ public sealed record ResNetModelInfo(
     long FileParameterCount,
     long ReferenceParameterCount,
     int ConvolutionCount,
-    int NodeCount);
+    int NodeCount)
+{
+    /// <summary>One line for the <c>build-resnet50</c> verb: the shape and the counts a reader compares with torchvision.</summary>
+    public string Summary =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"ResNet v1.5, blocks [{string.Join(", ", Options.Blocks)}], base width {Options.BaseWidth}, {Options.ImageSize}x{Options.ImageSize} input '{Options.InputName}', " +
+            $"{Options.NumClasses} classes out '{Options.OutputName}', seed {Options.Seed}; {ConvolutionCount} convolutions, {NodeCount} nodes, " +
+            $"{FileParameterCount:N0} parameters in the file ({ReferenceParameterCount:N0} before batch norm folding)");
+}

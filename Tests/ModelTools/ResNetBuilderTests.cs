@@ -67,4 +67,15 @@ public sealed class ResNetBuilderTests : IDisposable
         Assert.Equal(info.FileParameterCount, stored);
         Assert.All(model.Graph.Initializer, t => Assert.Equal(t.Dims.Aggregate(4L, (p, d) => p * d), t.RawData.Length));
     }
+
+    [Fact]
+    public void Summary_IsOneReadableLine_WithTheCounts()
+    {
+        var info = ResNetBuilder.Write(_temp.Combine("summary.onnx"), ResNetOptions.Tiny);
+
+        Assert.DoesNotContain("ResNetModelInfo {", info.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", info.Summary, StringComparison.Ordinal);
+        Assert.Contains($"{info.ConvolutionCount} convolutions, {info.NodeCount} nodes", info.Summary, StringComparison.Ordinal);
+        Assert.Contains(info.FileParameterCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " parameters in the file", info.Summary, StringComparison.Ordinal);
+    }
 }
