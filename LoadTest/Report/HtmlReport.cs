@@ -86,7 +86,7 @@ public static class HtmlReport
             Cells(html, l.Level.ToString("0.##", CultureInfo.InvariantCulture), F(l.InferencesPerSecond, "F1"), F(l.RequestsPerSecond, "F1"),
                 Ms(l.Latency.P50Us), Ms(l.Latency.P90Us), Ms(l.Latency.P95Us), Ms(l.Latency.P99Us), Ms(l.Latency.MaxUs),
                 l.ErrorCount.ToString(CultureInfo.InvariantCulture), F(s?.QueueUs, "F1"), F(s?.ComputeInputUs, "F1"), F(s?.ComputeInferUs, "F1"),
-                F(s?.ComputeOutputUs, "F1"), F(s?.AverageBatchSize, "F2"), F(l.Seconds, "F1"), l.Stable is { } st ? (st ? "yes" : "no") : "-");
+                F(s?.ComputeOutputUs, "F1"), F(s?.AverageBatchSize, "F2"), F(l.Seconds, "F1"), l.Interrupted ? "interrupted" : l.Stable is { } st ? (st ? "yes" : "no") : "-");
             html.Append("<td class=\"l\">").Append(E(string.Join(", ", l.Errors.Select(e => $"{e.Key}: {e.Value}")))).Append("</td></tr>\n");
         }
         html.Append("</table>\n<p class=\"meta\">Latency: successful requests, from send (closed loop, scenario) or from the intended send time ")

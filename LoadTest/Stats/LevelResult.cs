@@ -6,7 +6,8 @@ namespace LoadTest.Stats;
 /// <c>concurrency</c>, <c>request_rate</c> (requests/s) or <c>users</c> (scenario). Latency is of successful
 /// requests, in microseconds; <see cref="Stable"/> is null for fixed-duration or fixed-count levels.</summary>
 public sealed record LevelResult(string Mode, double Level, int BatchSize, double Seconds, long Successes,
-    IReadOnlyDictionary<string, long> Errors, LatencySummary Latency, ServerBreakdown? Server, int Windows, bool? Stable)
+    IReadOnlyDictionary<string, long> Errors, LatencySummary Latency, ServerBreakdown? Server, int Windows, bool? Stable,
+    bool Interrupted = false)
 {
     public long ErrorCount => Errors.Values.Sum();
 
