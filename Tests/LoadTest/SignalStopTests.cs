@@ -23,7 +23,7 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
         var ct = TestContext.Current.CancellationToken;
         using var output = new TempDirectory();
         // Level 1 takes 1 s; level 2 would take 60 s: the signal lands inside it.
-        using var process = Start(["--url", fixture.Server.GrpcAddress.ToString(), "-m", "identity", "--concurrency", "1,2",
+        using var process = LoadTestProcess.Start(["--url", fixture.Server.GrpcAddress.ToString(), "-m", "identity", "--concurrency", "1,2",
             "--duration", "60", "--warmup", "0", "-p", "500", "--output-dir", output.Path, "-q", "--request-count", "0"], output.Path);
         var stdout = new List<string>();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.Add(e.Data); } } };
@@ -53,7 +53,14 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
         Assert.Contains("interrupted", await File.ReadAllTextAsync(Path.Combine(output.Path, "report.html"), ct));
     }
 
-    private static Process Start(IEnumerable<string> args, string workingDirectory)
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
+
+/// <summary>Starts <c>dotnet LoadTest.dll</c> (the copy next to the test assembly) with redirected output.</summary>
+internal static class LoadTestProcess
+{
+    public static Process Start(IEnumerable<string> args, string workingDirectory)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -69,7 +76,4 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
         }
         return Process.Start(info) ?? throw new InvalidOperationException("could not start LoadTest");
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }
