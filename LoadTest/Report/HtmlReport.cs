@@ -45,18 +45,20 @@ public static class HtmlReport
         }
 
         html.Append("<div class=\"charts\">\n");
-        html.Append(SvgChart.Line($"Throughput vs latency (points labelled by {modeName})", "throughput (inferences/s)", "latency (ms)",
+        var (p99Per, p99Unit) = TimeUnit(levels.Select(l => l.Latency.P99Us));
+        html.Append(SvgChart.Line($"Throughput vs latency (points labelled by {modeName})", "throughput (inferences/s)", $"latency ({p99Unit})",
         [
-            new ChartSeries("p50", Palette[0], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P50Us / 1000))]),
-            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / 1000))], Labels: categories),
+            new ChartSeries("p50", Palette[0], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P50Us / p99Per))]),
+            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / p99Per))], Labels: categories),
         ]));
-        html.Append(SvgChart.Line("Latency percentiles per level", modeName, "latency (ms)",
+        var (maxPer, maxUnit) = TimeUnit(levels.Select(l => l.Latency.MaxUs));
+        html.Append(SvgChart.Line("Latency percentiles per level", modeName, $"latency ({maxUnit})",
         [
-            Series("p50", 0, levels, l => l.Latency.P50Us),
-            Series("p90", 1, levels, l => l.Latency.P90Us),
-            Series("p95", 2, levels, l => l.Latency.P95Us),
-            Series("p99", 3, levels, l => l.Latency.P99Us),
-            Series("max", 4, levels, l => l.Latency.MaxUs) with { Dashed = true },
+            Series("p50", 0, levels, l => l.Latency.P50Us / maxPer),
+            Series("p90", 1, levels, l => l.Latency.P90Us / maxPer),
+            Series("p95", 2, levels, l => l.Latency.P95Us / maxPer),
+            Series("p99", 3, levels, l => l.Latency.P99Us / maxPer),
+            Series("max", 4, levels, l => l.Latency.MaxUs / maxPer) with { Dashed = true },
         ], categories));
         html.Append(SvgChart.Line("Throughput per level", modeName, "per second",
         [
@@ -65,12 +67,13 @@ public static class HtmlReport
         ], categories));
         if (levels.Any(l => l.Server is not null))
         {
-            html.Append(SvgChart.StackedBars("Server time per request", modeName, "microseconds", categories,
+            var (per, unit) = TimeUnit(levels.Select(l => l.Server is { } s ? s.QueueUs + s.ComputeInputUs + s.ComputeInferUs + s.ComputeOutputUs : 0));
+            html.Append(SvgChart.StackedBars("Server time per request", modeName, unit, categories,
             [
-                new BarLayer("queue", Palette[1], [.. levels.Select(l => l.Server?.QueueUs ?? 0)]),
-                new BarLayer("compute input", Palette[4], [.. levels.Select(l => l.Server?.ComputeInputUs ?? 0)]),
-                new BarLayer("compute infer", Palette[0], [.. levels.Select(l => l.Server?.ComputeInferUs ?? 0)]),
-                new BarLayer("compute output", Palette[2], [.. levels.Select(l => l.Server?.ComputeOutputUs ?? 0)]),
+                new BarLayer("queue", Palette[1], [.. levels.Select(l => (l.Server?.QueueUs ?? 0) / per)]),
+                new BarLayer("compute input", Palette[4], [.. levels.Select(l => (l.Server?.ComputeInputUs ?? 0) / per)]),
+                new BarLayer("compute infer", Palette[0], [.. levels.Select(l => (l.Server?.ComputeInferUs ?? 0) / per)]),
+                new BarLayer("compute output", Palette[2], [.. levels.Select(l => (l.Server?.ComputeOutputUs ?? 0) / per)]),
             ]));
         }
         html.Append("</div>\n");
@@ -95,8 +98,16 @@ public static class HtmlReport
         return html.ToString();
     }
 
-    private static ChartSeries Series(string name, int color, IReadOnlyList<LevelResult> levels, Func<LevelResult, double> micros) =>
-        new(name, Palette[color], [.. levels.Select((l, i) => ((double)i, micros(l) / 1000))]);
+    private static ChartSeries Series(string name, int color, IReadOnlyList<LevelResult> levels, Func<LevelResult, double> value) =>
+        new(name, Palette[color], [.. levels.Select((l, i) => ((double)i, value(l)))]);
+
+    /// <summary>The unit a time axis reads best in, by its largest value in microseconds: us below 1 ms, ms below
+    /// 10 s, s above (so ticks never read "10000k"). Returns the divisor from microseconds and the unit's name.</summary>
+    public static (double MicrosPerUnit, string Unit) TimeUnit(IEnumerable<double> micros)
+    {
+        var max = micros.DefaultIfEmpty(0).Max();
+        return max < 1_000 ? (1, "us") : max < 10_000_000 ? (1_000, "ms") : (1_000_000, "s");
+    }
 
     private static void Meta(StringBuilder html, string key, string value) =>
         html.Append("<tr><td>").Append(E(key)).Append("</td><td>").Append(E(value)).Append("</td></tr>");
