@@ -65,6 +65,15 @@ public static class HtmlReport
             new ChartSeries("inferences/s", Palette[0], [.. levels.Select((l, i) => ((double)i, l.InferencesPerSecond))]),
             new ChartSeries("requests/s", Palette[2], [.. levels.Select((l, i) => ((double)i, l.RequestsPerSecond))], Dashed: true),
         ], categories));
+        if (levels.Any(l => l.OfferedRequestsPerSecond is not null))
+        {
+            html.Append(SvgChart.Line("Offered vs achieved request rate", modeName, "requests/s",
+            [
+                new ChartSeries("offered", Palette[3], [.. levels.Select((l, i) => ((double)i, l.OfferedRequestsPerSecond ?? 0))], Dashed: true),
+                new ChartSeries("achieved (sent and completed)", Palette[0], [.. levels.Select((l, i) => ((double)i, l.AchievedRequestsPerSecond))]),
+                new ChartSeries("successful", Palette[2], [.. levels.Select((l, i) => ((double)i, l.RequestsPerSecond))]),
+            ], categories));
+        }
         if (levels.Any(l => l.Server is not null))
         {
             var (per, unit) = TimeUnit(levels.Select(l => l.Server is { } s ? s.QueueUs + s.ComputeInputUs + s.ComputeInferUs + s.ComputeOutputUs : 0));
@@ -78,16 +87,21 @@ public static class HtmlReport
         }
         html.Append("</div>\n");
 
+        var openLoop = levels.Any(l => l.OfferedRequestsPerSecond is not null);
         html.Append("<h2>Per level</h2>\n<table class=\"data\"><tr><th>").Append(E(modeName))
-            .Append("</th><th>infer/s</th><th>req/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>")
+            .Append("</th><th>infer/s</th><th>req/s</th>").Append(openLoop ? "<th>achieved req/s</th>" : "").Append("<th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>")
             .Append("<th>errors</th><th>server queue us</th><th>compute input us</th><th>compute infer us</th><th>compute output us</th>")
             .Append("<th>avg batch</th><th>seconds</th><th>stable</th><th class=\"l\">errors by status</th></tr>\n");
         foreach (var l in levels)
         {
             var s = l.Server;
             html.Append("<tr>");
-            Cells(html, l.Level.ToString("0.##", CultureInfo.InvariantCulture), F(l.InferencesPerSecond, "F1"), F(l.RequestsPerSecond, "F1"),
-                Ms(l.Latency.P50Us), Ms(l.Latency.P90Us), Ms(l.Latency.P95Us), Ms(l.Latency.P99Us), Ms(l.Latency.MaxUs),
+            Cells(html, l.Level.ToString("0.##", CultureInfo.InvariantCulture), F(l.InferencesPerSecond, "F1"), F(l.RequestsPerSecond, "F1"));
+            if (openLoop)
+            {
+                Cells(html, F(l.AchievedRequestsPerSecond, "F1"));
+            }
+            Cells(html, Ms(l.Latency.P50Us), Ms(l.Latency.P90Us), Ms(l.Latency.P95Us), Ms(l.Latency.P99Us), Ms(l.Latency.MaxUs),
                 l.ErrorCount.ToString(CultureInfo.InvariantCulture), F(s?.QueueUs, "F1"), F(s?.ComputeInputUs, "F1"), F(s?.ComputeInferUs, "F1"),
                 F(s?.ComputeOutputUs, "F1"), F(s?.AverageBatchSize, "F2"), F(l.Seconds, "F1"), l.Interrupted ? "interrupted" : l.Stable is { } st ? (st ? "yes" : "no") : "-");
             html.Append("<td class=\"l\">").Append(E(string.Join(", ", l.Errors.Select(e => $"{e.Key}: {e.Value}")))).Append("</td></tr>\n");
