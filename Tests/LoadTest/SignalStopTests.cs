@@ -16,15 +16,18 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
     private const int SigTerm = 15;
 
     [Theory]
-    [InlineData(SigTerm, 143)]
-    [InlineData(SigInt, 130)]
-    public async Task Sweep_Signalled_StopsPromptly_WritesThePartialReport_AndExitsWithTheSignalCode(int signal, int expectedCode)
+    [InlineData("sweep", SigTerm, 143)]
+    [InlineData("sweep", SigInt, 130)]
+    [InlineData("scenario", SigTerm, 143)]
+    public async Task Signalled_StopsPromptly_WritesThePartialReport_AndExitsWithTheSignalCode(string command, int signal, int expectedCode)
     {
         var ct = TestContext.Current.CancellationToken;
         using var output = new TempDirectory();
-        // Level 1 takes 1 s; level 2 would take 60 s: the signal lands inside it.
-        using var process = LoadTestProcess.Start(["--url", fixture.Server.GrpcAddress.ToString(), "-m", "identity", "--concurrency", "1,2",
-            "--duration", "60", "--warmup", "0", "-p", "500", "--output-dir", output.Path, "-q", "--request-count", "0"], output.Path);
+        string[] common = ["--url", fixture.Server.GrpcAddress.ToString(), "-p", "500", "--output-dir", output.Path, "-q", "--duration", "60"];
+        // The sweep's level 1 lasts 60 s; the scenario (the AppHost's loadtest resource) runs 60 s: the signal lands inside.
+        using var process = LoadTestProcess.Start(command == "scenario"
+            ? ["scenario", "-m", "resnet_224", "--users", "4", "--spawn-rate", "10", "--think", "0.05:0.1", .. common]
+            : ["-m", "identity", "--concurrency", "1,2", "--warmup", "0", .. common], output.Path);
         var stdout = new List<string>();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.Add(e.Data); } } };
         process.BeginOutputReadLine();
