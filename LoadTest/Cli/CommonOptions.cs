@@ -52,10 +52,19 @@ public sealed class CommonOptions
             shapes[s[..at]] = ParseDims(s[(at + 1)..], "--shape");
         }
         var dims = parse.GetValue(Dims);
+        var images = parse.GetValue(Images);
+        if (images is not null)
+        {
+            images = Path.GetFullPath(images, Environment.CurrentDirectory);
+            if (!Directory.Exists(images))
+            {
+                throw new ArgumentException($"--images {images}: no such folder");
+            }
+        }
         return new RequestOptions(parse.GetValue(Input),
             [.. (parse.GetValue(Output) ?? []).SelectMany(o => o.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
             dims is null ? null : ParseDims(dims, "--dims"), shapes, parse.GetValue(DataType), parse.GetValue(Batch),
-            parse.GetValue(Images), parse.GetValue(Scaling), parse.GetValue(ExpectTop1), parse.GetValue(Seed));
+            images, parse.GetValue(Scaling), parse.GetValue(ExpectTop1), parse.GetValue(Seed));
     }
 
     private static long[] ParseDims(string text, string option) =>

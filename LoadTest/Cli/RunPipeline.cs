@@ -74,8 +74,11 @@ public static class RunPipeline
             outcome.Levels, outcome.StoppedEarly, verdict);
         if (parse.GetValue(c.OutputDir) is { } dir)
         {
-            var files = await ReportFiles.WriteAsync(dir, report, CancellationToken.None);
+            // Relative to the directory the command was run from (also under `dotnet run`: see LoadTest.csproj).
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir, Environment.CurrentDirectory));
+            var files = await ReportFiles.WriteAsync(full, report, CancellationToken.None);
             progress.Note("wrote " + string.Join(", ", files));
+            Console.Error.WriteLine("results: " + full);
         }
         foreach (var failure in verdict.Failures)
         {

@@ -17,14 +17,16 @@ public static class LevelRunner
         progress.LevelStarted(level, recorder);
         var load = level.CreateDriver().RunAsync(recorder, stop.Token);
         var windows = new List<WindowSample>();
-        ServerStatsSnapshot? before;
+        ServerStatsSnapshot? before = null;
+        var interrupted = false;
+        long windowStart = 0;
         try
         {
             await Task.Delay(plan.Warmup, cancellationToken).ConfigureAwait(false);
             before = server is null ? null : await server.GetStatisticsAsync(cancellationToken).ConfigureAwait(false);
             recorder.StartMeasuring();
             var started = Stopwatch.GetTimestamp();
-            var windowStart = started;
+            windowStart = started;
             while (true)
             {
                 var length = plan.Window;
@@ -53,12 +55,21 @@ public static class LevelRunner
                 }
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && windowStart != 0)
+        {
+            // Stopped mid-level (Ctrl+C, SIGTERM): keep what was measured, marked interrupted. Cancelled during
+            // warm-up, nothing was measured and the cancellation propagates.
+            windows.Add(recorder.TakeWindow(Stopwatch.GetElapsedTime(windowStart).TotalSeconds) with { ServerAfter = null });
+            interrupted = true;
+        }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
             await load.ConfigureAwait(false);
         }
-        var result = Merge(level, plan, windows, before);
+        var result = interrupted
+            ? Merge(level, plan with { Duration = TimeSpan.Zero }, windows, null) with { Stable = null, Interrupted = true }
+            : Merge(level, plan, windows, before);
         progress.LevelFinished(level, result);
         return result;
     }

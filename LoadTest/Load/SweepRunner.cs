@@ -22,6 +22,11 @@ public static class SweepRunner
                 progress.Note("cancelled; reporting the finished levels");
                 return new SweepOutcome(results, "cancelled");
             }
+            if (results[^1].Interrupted)
+            {
+                progress.Note("cancelled; reporting the finished levels and the interrupted one");
+                return new SweepOutcome(results, $"cancelled during {level.Label} (that level is partial, marked interrupted)");
+            }
             if (latencyThresholdMs is { } limit && results[^1].Latency.P99Us > limit * 1000)
             {
                 var reason = $"p99 {results[^1].Latency.P99Us / 1000:0.###} ms exceeded the latency threshold {limit} ms at {level.Label}";

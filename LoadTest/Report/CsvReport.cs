@@ -21,7 +21,7 @@ public static class CsvReport
             $"{r.ErrorCount},{r.ErrorRate:0.######}," +
             $"{s?.QueueUs.ToString("F1", CultureInfo.InvariantCulture)},{s?.ComputeInputUs.ToString("F1", CultureInfo.InvariantCulture)}," +
             $"{s?.ComputeInferUs.ToString("F1", CultureInfo.InvariantCulture)},{s?.ComputeOutputUs.ToString("F1", CultureInfo.InvariantCulture)}," +
-            $"{s?.AverageBatchSize.ToString("F2", CultureInfo.InvariantCulture)},{r.Seconds:F2},{(r.Stable is { } st ? (st ? "yes" : "no") : "")}");
+            $"{s?.AverageBatchSize.ToString("F2", CultureInfo.InvariantCulture)},{r.Seconds:F2},{(r.Interrupted ? "interrupted" : r.Stable is { } st ? (st ? "yes" : "no") : "")}");
     }
 
     public static void Write(TextWriter writer, RunReport report)

@@ -45,48 +45,65 @@ public static class HtmlReport
         }
 
         html.Append("<div class=\"charts\">\n");
-        html.Append(SvgChart.Line($"Throughput vs latency (points labelled by {modeName})", "throughput (inferences/s)", "latency (ms)",
+        var (p99Per, p99Unit) = TimeUnit(levels.Select(l => l.Latency.P99Us));
+        html.Append(SvgChart.Line($"Throughput vs latency (points labelled by {modeName})", "throughput (inferences/s)", $"latency ({p99Unit})",
         [
-            new ChartSeries("p50", Palette[0], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P50Us / 1000))]),
-            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / 1000))], Labels: categories),
+            new ChartSeries("p50", Palette[0], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P50Us / p99Per))]),
+            new ChartSeries("p99", Palette[3], [.. levels.Select(l => (l.InferencesPerSecond, l.Latency.P99Us / p99Per))], Labels: categories),
         ]));
-        html.Append(SvgChart.Line("Latency percentiles per level", modeName, "latency (ms)",
+        var (maxPer, maxUnit) = TimeUnit(levels.Select(l => l.Latency.MaxUs));
+        html.Append(SvgChart.Line("Latency percentiles per level", modeName, $"latency ({maxUnit})",
         [
-            Series("p50", 0, levels, l => l.Latency.P50Us),
-            Series("p90", 1, levels, l => l.Latency.P90Us),
-            Series("p95", 2, levels, l => l.Latency.P95Us),
-            Series("p99", 3, levels, l => l.Latency.P99Us),
-            Series("max", 4, levels, l => l.Latency.MaxUs) with { Dashed = true },
+            Series("p50", 0, levels, l => l.Latency.P50Us / maxPer),
+            Series("p90", 1, levels, l => l.Latency.P90Us / maxPer),
+            Series("p95", 2, levels, l => l.Latency.P95Us / maxPer),
+            Series("p99", 3, levels, l => l.Latency.P99Us / maxPer),
+            Series("max", 4, levels, l => l.Latency.MaxUs / maxPer) with { Dashed = true },
         ], categories));
         html.Append(SvgChart.Line("Throughput per level", modeName, "per second",
         [
             new ChartSeries("inferences/s", Palette[0], [.. levels.Select((l, i) => ((double)i, l.InferencesPerSecond))]),
             new ChartSeries("requests/s", Palette[2], [.. levels.Select((l, i) => ((double)i, l.RequestsPerSecond))], Dashed: true),
         ], categories));
+        if (levels.Any(l => l.OfferedRequestsPerSecond is not null))
+        {
+            html.Append(SvgChart.Line("Offered vs achieved request rate", modeName, "requests/s",
+            [
+                new ChartSeries("offered", Palette[3], [.. levels.Select((l, i) => ((double)i, l.OfferedRequestsPerSecond ?? 0))], Dashed: true),
+                new ChartSeries("achieved (sent and completed)", Palette[0], [.. levels.Select((l, i) => ((double)i, l.AchievedRequestsPerSecond))]),
+                new ChartSeries("successful", Palette[2], [.. levels.Select((l, i) => ((double)i, l.RequestsPerSecond))]),
+            ], categories));
+        }
         if (levels.Any(l => l.Server is not null))
         {
-            html.Append(SvgChart.StackedBars("Server time per request", modeName, "microseconds", categories,
+            var (per, unit) = TimeUnit(levels.Select(l => l.Server is { } s ? s.QueueUs + s.ComputeInputUs + s.ComputeInferUs + s.ComputeOutputUs : 0));
+            html.Append(SvgChart.StackedBars("Server time per request", modeName, unit, categories,
             [
-                new BarLayer("queue", Palette[1], [.. levels.Select(l => l.Server?.QueueUs ?? 0)]),
-                new BarLayer("compute input", Palette[4], [.. levels.Select(l => l.Server?.ComputeInputUs ?? 0)]),
-                new BarLayer("compute infer", Palette[0], [.. levels.Select(l => l.Server?.ComputeInferUs ?? 0)]),
-                new BarLayer("compute output", Palette[2], [.. levels.Select(l => l.Server?.ComputeOutputUs ?? 0)]),
+                new BarLayer("queue", Palette[1], [.. levels.Select(l => (l.Server?.QueueUs ?? 0) / per)]),
+                new BarLayer("compute input", Palette[4], [.. levels.Select(l => (l.Server?.ComputeInputUs ?? 0) / per)]),
+                new BarLayer("compute infer", Palette[0], [.. levels.Select(l => (l.Server?.ComputeInferUs ?? 0) / per)]),
+                new BarLayer("compute output", Palette[2], [.. levels.Select(l => (l.Server?.ComputeOutputUs ?? 0) / per)]),
             ]));
         }
         html.Append("</div>\n");
 
+        var openLoop = levels.Any(l => l.OfferedRequestsPerSecond is not null);
         html.Append("<h2>Per level</h2>\n<table class=\"data\"><tr><th>").Append(E(modeName))
-            .Append("</th><th>infer/s</th><th>req/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>")
+            .Append("</th><th>infer/s</th><th>req/s</th>").Append(openLoop ? "<th>achieved req/s</th>" : "").Append("<th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>")
             .Append("<th>errors</th><th>server queue us</th><th>compute input us</th><th>compute infer us</th><th>compute output us</th>")
             .Append("<th>avg batch</th><th>seconds</th><th>stable</th><th class=\"l\">errors by status</th></tr>\n");
         foreach (var l in levels)
         {
             var s = l.Server;
             html.Append("<tr>");
-            Cells(html, l.Level.ToString("0.##", CultureInfo.InvariantCulture), F(l.InferencesPerSecond, "F1"), F(l.RequestsPerSecond, "F1"),
-                Ms(l.Latency.P50Us), Ms(l.Latency.P90Us), Ms(l.Latency.P95Us), Ms(l.Latency.P99Us), Ms(l.Latency.MaxUs),
+            Cells(html, l.Level.ToString("0.##", CultureInfo.InvariantCulture), F(l.InferencesPerSecond, "F1"), F(l.RequestsPerSecond, "F1"));
+            if (openLoop)
+            {
+                Cells(html, F(l.AchievedRequestsPerSecond, "F1"));
+            }
+            Cells(html, Ms(l.Latency.P50Us), Ms(l.Latency.P90Us), Ms(l.Latency.P95Us), Ms(l.Latency.P99Us), Ms(l.Latency.MaxUs),
                 l.ErrorCount.ToString(CultureInfo.InvariantCulture), F(s?.QueueUs, "F1"), F(s?.ComputeInputUs, "F1"), F(s?.ComputeInferUs, "F1"),
-                F(s?.ComputeOutputUs, "F1"), F(s?.AverageBatchSize, "F2"), F(l.Seconds, "F1"), l.Stable is { } st ? (st ? "yes" : "no") : "-");
+                F(s?.ComputeOutputUs, "F1"), F(s?.AverageBatchSize, "F2"), F(l.Seconds, "F1"), l.Interrupted ? "interrupted" : l.Stable is { } st ? (st ? "yes" : "no") : "-");
             html.Append("<td class=\"l\">").Append(E(string.Join(", ", l.Errors.Select(e => $"{e.Key}: {e.Value}")))).Append("</td></tr>\n");
         }
         html.Append("</table>\n<p class=\"meta\">Latency: successful requests, from send (closed loop, scenario) or from the intended send time ")
@@ -95,8 +112,16 @@ public static class HtmlReport
         return html.ToString();
     }
 
-    private static ChartSeries Series(string name, int color, IReadOnlyList<LevelResult> levels, Func<LevelResult, double> micros) =>
-        new(name, Palette[color], [.. levels.Select((l, i) => ((double)i, micros(l) / 1000))]);
+    private static ChartSeries Series(string name, int color, IReadOnlyList<LevelResult> levels, Func<LevelResult, double> value) =>
+        new(name, Palette[color], [.. levels.Select((l, i) => ((double)i, value(l)))]);
+
+    /// <summary>The unit a time axis reads best in, by its largest value in microseconds: us below 1 ms, ms below
+    /// 10 s, s above (so ticks never read "10000k"). Returns the divisor from microseconds and the unit's name.</summary>
+    public static (double MicrosPerUnit, string Unit) TimeUnit(IEnumerable<double> micros)
+    {
+        var max = micros.DefaultIfEmpty(0).Max();
+        return max < 1_000 ? (1, "us") : max < 10_000_000 ? (1_000, "ms") : (1_000_000, "s");
+    }
 
     private static void Meta(StringBuilder html, string key, string value) =>
         html.Append("<tr><td>").Append(E(key)).Append("</td><td>").Append(E(value)).Append("</td></tr>");

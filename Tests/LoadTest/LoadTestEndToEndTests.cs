@@ -101,6 +101,11 @@ public sealed class LoadTestEndToEndTests(LoadTestServerFixture fixture) : IClas
         var level = json.RootElement.GetProperty("levels")[0];
         Assert.Equal("request_rate", level.GetProperty("mode").GetString());
         Assert.InRange(level.GetProperty("requests_per_second").GetDouble(), 140, 260);
+        Assert.Equal(200, level.GetProperty("offered_requests_per_second").GetDouble());
+        Assert.InRange(level.GetProperty("achieved_requests_per_second").GetDouble(), 140, 260);
+        var html = await File.ReadAllTextAsync(output.Combine("report.html"), TestContext.Current.CancellationToken);
+        Assert.Contains("Offered vs achieved request rate", html);
+        Assert.Contains("<th>achieved req/s</th>", html);
     }
 
     [Fact]

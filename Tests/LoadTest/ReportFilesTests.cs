@@ -8,15 +8,31 @@ namespace Inference.Tests.LoadTest;
 
 public sealed class ReportFilesTests
 {
-    private static RunReport Sample(double? maxP99Ms = null)
+    private static RunReport Sample(double? maxP99Ms = null, double latencyScale = 1)
     {
         LevelResult Level(int c, double rps, double p99, params (string, long)[] errors) => new("concurrency", c, 2, 10, (long)(rps * 10),
             errors.ToDictionary(e => e.Item1, e => e.Item2), new LatencySummary((long)(rps * 10), p99 / 3, p99 / 4, p99 / 2, p99 / 1.5, p99, p99 * 2),
             new ServerBreakdown(100, 200, 50, 400, 120, 10, 250, 20, 4), 3, true);
-        IReadOnlyList<LevelResult> levels = [Level(1, 1000, 900), Level(8, 4000, 4000, ("http-503", 3))];
+        IReadOnlyList<LevelResult> levels = [Level(1, 1000, 900 * latencyScale), Level(8, 4000, 4000 * latencyScale, ("http-503", 3))];
         return new RunReport(new RunInfo("http://127.0.0.1:8001/", "grpc", "identity", "concurrency", 2, "INPUT0 FP32 [2,16], random data",
                 "5000 ms windows", "LoadTest --concurrency 1,8", DateTimeOffset.UnixEpoch, "test machine"),
             levels, null, SloVerdict.Evaluate(levels, 0, maxP99Ms));
+    }
+
+    [Fact]
+    public void Html_LatencyAxes_UseSecondsForLongLatencies_NeverThousandsOfMicroseconds()
+    {
+        var seconds = HtmlReport.Render(Sample(latencyScale: 10_000)); // p99 up to 40 s, max 80 s
+        Assert.Contains("latency (s)", seconds);
+        Assert.DoesNotContain("latency (ms)", seconds);
+        Assert.DoesNotContain("000k<", seconds);
+
+        var millis = HtmlReport.Render(Sample()); // p99 0.9-4 ms
+        Assert.Contains("latency (ms)", millis);
+        Assert.Equal((1_000_000d, "s"), HtmlReport.TimeUnit([10_000_000]));
+        Assert.Equal((1_000d, "ms"), HtmlReport.TimeUnit([1_000, 9_999_999]));
+        Assert.Equal((1d, "us"), HtmlReport.TimeUnit([999]));
+        Assert.Equal((1d, "us"), HtmlReport.TimeUnit([]));
     }
 
     [Fact]
