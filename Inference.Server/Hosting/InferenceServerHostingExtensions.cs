@@ -71,8 +71,7 @@ public static class InferenceServerHostingExtensions
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(options.KeepAliveTimeoutSeconds);
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.RequestHeadersTimeoutSeconds);
             kestrel.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections > 0 ? options.MaxConcurrentConnections : null;
-            // Many concurrent gRPC calls share one connection; Kestrel's default of 100 streams would queue them.
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.GrpcMaxConcurrentStreams;
             // HTTP/1.1 only, as Triton's HTTP port: without TLS Kestrel cannot negotiate HTTP/2 there anyway (it warned so
             // at every start); gRPC has its own HTTP/2 port.
             Listen(kestrel, options.Host, options.HttpPort, HttpProtocols.Http1);

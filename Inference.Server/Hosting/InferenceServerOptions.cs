@@ -109,6 +109,12 @@ public sealed class InferenceServerOptions
     /// <value>Default 0, unlimited (as Triton).</value>
     public long MaxConcurrentConnections { get; set; }
 
+    /// <summary>The most concurrent HTTP/2 streams (gRPC calls) on one connection of the gRPC port (Kestrel's
+    /// Http2.MaxStreamsPerConnection, sent to clients as SETTINGS_MAX_CONCURRENT_STREAMS); a client keeps further calls
+    /// waiting on its side or opens another connection.</summary>
+    /// <value>Default 1024: many concurrent gRPC calls share one connection, and Kestrel's 100 would queue them.</value>
+    public int GrpcMaxConcurrentStreams { get; set; } = 1024;
+
     /// <summary>Triton's --http-restricted-api (repeatable): <c>&lt;api-list&gt;:&lt;key&gt;=&lt;value&gt;</c>, the api list
     /// comma-separated from health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace,
     /// logging. An HTTP request to a listed group without header <c>key</c> holding exactly <c>value</c> is refused with 403
@@ -193,6 +199,10 @@ public sealed class InferenceServerOptions
         if (MaxConcurrentConnections < 0)
         {
             yield return $"Inference:MaxConcurrentConnections must be 0 (unlimited) or more (got {MaxConcurrentConnections}).";
+        }
+        if (GrpcMaxConcurrentStreams is < 1 or > 65536)
+        {
+            yield return $"Inference:GrpcMaxConcurrentStreams must be 1..65536 (got {GrpcMaxConcurrentStreams}).";
         }
         RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
         foreach (var e in httpErrors)

@@ -27,6 +27,7 @@ public static class TritonCommandLine
         ["--keep-alive-timeout-secs"] = "Inference:KeepAliveTimeoutSeconds",
         ["--request-headers-timeout-secs"] = "Inference:RequestHeadersTimeoutSeconds",
         ["--max-concurrent-connections"] = "Inference:MaxConcurrentConnections",
+        ["--grpc-max-concurrent-streams"] = "Inference:GrpcMaxConcurrentStreams",
     };
 
     /// <summary>The repeatable flags and the list option each fills.</summary>
