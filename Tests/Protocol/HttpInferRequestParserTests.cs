@@ -129,11 +129,29 @@ public class HttpInferRequestParserTests
     }
 
     [Fact]
-    public void Parse_SharedMemoryInput_IsUnsupported()
+    public void Parse_SharedMemoryInputWithoutByteSize_IsInvalid()
     {
         var error = ParseError("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32","parameters":{"shared_memory_region":"r"}}]}"""u8.ToArray());
 
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.Equal("'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor 'A'", error.Message);
+    }
+
+    [Fact]
+    public void Parse_SharedMemoryInput_WithoutAManager_IsUnsupported()
+    {
+        var error = ParseError(
+            """{"inputs":[{"name":"A","shape":[1],"datatype":"FP32","parameters":{"shared_memory_region":"r","shared_memory_byte_size":4}}]}"""u8.ToArray());
+
         Assert.Equal(ErrorCode.Unsupported, error.Code);
+    }
+
+    [Fact]
+    public void Parse_SharedMemoryOffsetWithoutRegion_IsInvalid()
+    {
+        var error = ParseError("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32","data":[1],"parameters":{"shared_memory_offset":4}}]}"""u8.ToArray());
+
+        Assert.Equal("'shared_memory_offset' can not be specified without 'shared_memory_region' parameter for tensor 'A'", error.Message);
     }
 
     private static HttpInferRequest Parse(byte[] body, int? headerLength = null)
