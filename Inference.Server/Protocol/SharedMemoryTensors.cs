@@ -9,9 +9,9 @@ public sealed record SharedMemoryReference(string Region, ulong Offset, ulong By
 
 /// <summary>
 /// Inputs read from registered shared memory. A system region's input is the mapping itself (its window is the
-/// tensor's owner, so the region stays mapped until the request is done; no copy). A CUDA region's input is copied
-/// device-to-host once into a buffer of the server's <see cref="ITensorBufferPool"/> (page-locked on a GPU server),
-/// from which the backend uploads it as any other input.
+/// tensor's owner, so the region stays mapped until the request is done; no copy). A CUDA region's input is
+/// <see cref="DeviceBackedMemory"/>: a GPU instance on its device copies it device-to-device into the batch; anything
+/// else gets it copied device-to-host once into a buffer of the server's <see cref="ITensorBufferPool"/>.
 /// </summary>
 public static class SharedMemoryTensors
 {
@@ -42,28 +42,26 @@ public static class SharedMemoryTensors
             }
             return new InferTensor(name, type, shape, window.Memory, window);
         }
-        using (window)
+        if (type != DataType.Bytes)
         {
-            var buffer = pool.Rent(window.Length);
-            using (var pin = buffer.Memory.Pin())
+            var expected = elementCount * type.ElementSize();
+            if (expected != window.Length)
             {
-                unsafe
-                {
-                    var copied = CudaIpc.Copy(window.DeviceId, (nint)pin.Pointer, window.Address, window.Length, CudaIpc.MemcpyDeviceToHost);
-                    if (copied is not null)
-                    {
-                        buffer.Dispose();
-                        return copied;
-                    }
-                }
+                ((IDisposable)window).Dispose();
+                return ProtocolErrors.Invalid(
+                    $"input '{name}': {window.Length} bytes of data do not match {elementCount} elements of {type.ToWireName()} ({expected} bytes)");
             }
-            var error = TensorWireChecks.CheckRawSize(name, type, elementCount, buffer.Memory.Span);
+        }
+        var device = new DeviceBackedMemory(window, pool);
+        if (type == DataType.Bytes)
+        {
+            var error = TensorWireChecks.CheckRawSize(name, type, elementCount, device.Memory.Span);
             if (error is not null)
             {
-                buffer.Dispose();
+                ((IDisposable)device).Dispose();
                 return error;
             }
-            return new InferTensor(name, type, shape, buffer.Memory, buffer);
         }
+        return new InferTensor(name, type, shape, device.Memory, device);
     }
 }

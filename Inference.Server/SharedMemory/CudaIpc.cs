@@ -37,6 +37,10 @@ internal static unsafe partial class CudaIpc
     [LibraryImport(CudaRuntime.LibraryName, EntryPoint = "cudaMemcpy")]
     private static partial int Memcpy(nint destination, nint source, nuint bytes, int kind);
 
+    /// <summary>The exporting side (a client; the shared memory bench): the IPC handle of device memory from cudaMalloc.</summary>
+    [LibraryImport(CudaRuntime.LibraryName, EntryPoint = "cudaIpcGetMemHandle")]
+    public static partial int GetMemHandle(out Handle handle, nint pointer);
+
     /// <summary>Null when CUDA shared memory can work in this process; else an UNAVAILABLE error saying why.</summary>
     public static InferenceError? Availability(int deviceId)
     {
@@ -79,6 +83,33 @@ internal static unsafe partial class CudaIpc
             error = Memcpy(destination, source, (nuint)bytes, kind);
         }
         return error == 0 ? null : new InferenceError(ErrorCode.Internal, $"cudaMemcpy failed: {CudaRuntime.Describe(error)}");
+    }
+
+    /// <summary>Copies host bytes to device memory.</summary>
+    public static InferenceError? CopyToDevice(int deviceId, nint destination, ReadOnlySpan<byte> source)
+    {
+        fixed (byte* p = source)
+        {
+            return Copy(deviceId, destination, (nint)p, source.Length, MemcpyHostToDevice);
+        }
+    }
+
+    /// <summary>Copies device memory to host bytes.</summary>
+    public static InferenceError? CopyToHost(int deviceId, Span<byte> destination, nint source)
+    {
+        fixed (byte* p = destination)
+        {
+            return Copy(deviceId, (nint)p, source, destination.Length, MemcpyDeviceToHost);
+        }
+    }
+
+    /// <summary>The 64 bytes of a handle, as the protocol sends them.</summary>
+    public static byte[] Bytes(in Handle handle)
+    {
+        fixed (byte* p = handle.Reserved)
+        {
+            return new ReadOnlySpan<byte>(p, HandleSize).ToArray();
+        }
     }
 
     private static (int, string?) ProbeDevices()

@@ -79,7 +79,7 @@ public class HttpInferRequestParserTests
     [InlineData("""{"inputs":[{"name":"A","datatype":"FP32","data":[1]}]}""", "input 'A' is missing 'shape'")]
     [InlineData("""{"inputs":[{"name":"A","shape":[1],"data":[1]}]}""", "input 'A' is missing 'datatype'")]
     [InlineData("""{"inputs":[{"name":"A","shape":[1],"datatype":"FLOAT","data":[1]}]}""", "unknown datatype 'FLOAT'")]
-    [InlineData("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32"}]}""", "sets neither 'data' nor 'binary_data_size'")]
+    [InlineData("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32"}]}""", "Input must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', 'shared_memory_region' in 'parameters'. But no field is set (input 'A')")]
     [InlineData("""{"inputs":[{"name":"A","shape":[2],"datatype":"FP32","data":[1]}]}""", "data has 1 elements but its shape needs 2")]
     [InlineData("""{"inputs":[{"name":"A","shape":[-1],"datatype":"FP32","data":[1]}]}""", "negative dimension")]
     [InlineData("""{"inputs":[{"name":"A","shape":["1"],"datatype":"FP32","data":[1]}]}""", "must be an array of integers")]
