@@ -49,6 +49,22 @@ public sealed class SystemSharedMemoryGrpcTests(ServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task UnregisterWithoutAName_UnregistersEverySystemRegion()
+    {
+        using var shm = new ShmFile(4096);
+        var names = new[] { SystemSharedMemoryHttpTests.Unique("a"), SystemSharedMemoryHttpTests.Unique("b") };
+        foreach (var n in names)
+        {
+            await Grpc.SystemSharedMemoryRegisterAsync(new SystemSharedMemoryRegisterRequest { Name = n, Key = shm.Key, ByteSize = 64 }, cancellationToken: Ct);
+        }
+
+        await Grpc.SystemSharedMemoryUnregisterAsync(new SystemSharedMemoryUnregisterRequest(), cancellationToken: Ct);
+
+        var status = await Grpc.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest(), cancellationToken: Ct);
+        Assert.DoesNotContain(names, status.Regions.ContainsKey);
+    }
+
+    [Fact]
     public async Task RawInputs_CountOnlyTheInputsNotInSharedMemory()
     {
         using var shm = new ShmFile(4096);

@@ -82,6 +82,35 @@ public sealed class SystemSharedMemoryHttpTests(ServerFixture fixture) : IClassF
         }
     }
 
+    [Fact]
+    public async Task ShmOutput_WithBinaryDataOutputRequested_IsStillAnsweredByItsParameters()
+    {
+        using var shm = new ShmFile(4096);
+        var name = Unique("bin");
+        await RegisterOkAsync(name, shm.Key, 0, 4096);
+        try
+        {
+            var input = Kserve.RandomFloats(16, seed: 10);
+            using var response = await Http.PostAsync("/v2/models/identity/infer", Kserve.Json(new JsonObject
+            {
+                ["parameters"] = new JsonObject { ["binary_data_output"] = true },
+                ["inputs"] = new JsonArray(Kserve.JsonInput("INPUT0", [1, 16], input)),
+                ["outputs"] = new JsonArray(ShmOutput(name, offset: 0, byteSize: Bytes)),
+            }), Ct);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+            var output = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["outputs"]![0]!;
+            Assert.Null(output["parameters"]!["binary_data_size"]);
+            Assert.Equal(name, output["parameters"]!["shared_memory_region"]!.GetValue<string>());
+            Assert.Equal(input, shm.ReadFloats(0, 16));
+        }
+        finally
+        {
+            await Http.PostAsync($"/v2/systemsharedmemory/region/{name}/unregister", null, Ct);
+        }
+    }
+
     [Theory]
     [InlineData("/../etc/passwd")]
     [InlineData("/a/b")]
