@@ -21,6 +21,7 @@ public static class ProtocolErrors
         ErrorCode.Cancelled => ClientClosedRequest,
         ErrorCode.Unsupported => StatusCodes.Status400BadRequest,
         ErrorCode.Internal => StatusCodes.Status500InternalServerError,
+        ErrorCode.AlreadyExists => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -34,6 +35,7 @@ public static class ProtocolErrors
         ErrorCode.Cancelled => StatusCode.Cancelled,
         ErrorCode.Unsupported => StatusCode.Unimplemented,
         ErrorCode.Internal => StatusCode.Internal,
+        ErrorCode.AlreadyExists => StatusCode.AlreadyExists,
         _ => StatusCode.Internal,
     };
 

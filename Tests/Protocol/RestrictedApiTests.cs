@@ -33,6 +33,18 @@ internal static class RestrictedApiTable
         ("POST", "/v2/repository/index", ApiGroup.ModelRepository),
         ("POST", "/v2/repository/models/identity/load", ApiGroup.ModelRepository),
         ("POST", "/v2/repository/models/identity/unload", ApiGroup.ModelRepository),
+        ("GET", "/v2/systemsharedmemory/status", ApiGroup.SharedMemory),
+        ("GET", "/v2/systemsharedmemory/region/r/status", ApiGroup.SharedMemory),
+        ("POST", "/v2/systemsharedmemory/register", ApiGroup.SharedMemory),
+        ("POST", "/v2/systemsharedmemory/region/r/register", ApiGroup.SharedMemory),
+        ("POST", "/v2/systemsharedmemory/unregister", ApiGroup.SharedMemory),
+        ("POST", "/v2/systemsharedmemory/region/r/unregister", ApiGroup.SharedMemory),
+        ("GET", "/v2/cudasharedmemory/status", ApiGroup.SharedMemory),
+        ("GET", "/v2/cudasharedmemory/region/r/status", ApiGroup.SharedMemory),
+        ("POST", "/v2/cudasharedmemory/register", ApiGroup.SharedMemory),
+        ("POST", "/v2/cudasharedmemory/region/r/register", ApiGroup.SharedMemory),
+        ("POST", "/v2/cudasharedmemory/unregister", ApiGroup.SharedMemory),
+        ("POST", "/v2/cudasharedmemory/region/r/unregister", ApiGroup.SharedMemory),
     ];
 
     public static readonly Dictionary<string, ApiGroup> GrpcMethods = new()

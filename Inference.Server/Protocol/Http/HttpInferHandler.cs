@@ -40,7 +40,8 @@ internal static class HttpInferHandler
             await HttpJson.WriteErrorAsync(context.Response, headerLength.Error!);
             return;
         }
-        var parsed = HttpInferRequestParser.Parse(body, headerLength.Value, model, parsedVersion.Value, aborted, received);
+        var parsed = HttpInferRequestParser.Parse(body, headerLength.Value, model, parsedVersion.Value, aborted, received,
+            context.RequestServices.GetService<SharedMemory.SharedMemoryManager>(), context.RequestServices.GetService<ITensorBufferPool>());
         if (!parsed.IsSuccess)
         {
             await HttpJson.WriteErrorAsync(context.Response, parsed.Error!);
@@ -54,7 +55,12 @@ internal static class HttpInferHandler
             return;
         }
         using var response = result.Response!;
-        await InferResponseWriter.WriteAsync(context.Response, response, request.IsBinaryOutput, aborted);
+        if (request.SharedMemoryOutputs?.Write(response) is { } shmError)
+        {
+            await HttpJson.WriteErrorAsync(context.Response, shmError);
+            return;
+        }
+        await InferResponseWriter.WriteAsync(context.Response, response, request.IsBinaryOutput, aborted, request.SharedMemoryOutputs);
     }
 
     /// <summary>The JSON header's length: <c>Inference-Header-Content-Length</c>, or the whole body without it.</summary>
