@@ -64,7 +64,8 @@ public class ModelConfigValidatorTests
     [InlineData("output { name: \"\" data_type: TYPE_FP32 dims: [ 1 ] }", "output[1].name: must be set")]
     [InlineData("output { name: \"s\" data_type: TYPE_INT64 dims: [ 1 ] is_shape_tensor: true }", "output[1].is_shape_tensor: shape tensors are not supported")]
     [InlineData("dynamic_batching { }", "dynamic_batching: requires max_batch_size > 0")]
-    [InlineData("sequence_batching { }", "sequence_batching: the sequence batcher is not supported")]
+    [InlineData("max_batch_size: 4 sequence_batching { oldest { max_candidate_sequences: 0 } }", "sequence_batching.oldest.max_candidate_sequences: must be >= 1, got 0")]
+    [InlineData("sequence_batching { state { input_name: \"S\" output_name: \"T\" data_type: TYPE_FP32 dims: [ -1 ] } }", "sequence_batching.state[0].dims: implicit state needs fixed, positive dims")]
     [InlineData("instance_group { count: -1 }", "instance_group[0].count: must be >= 1, got -1")]
     [InlineData("instance_group { kind: KIND_CPU gpus: [ 0 ] }", "instance_group[0].gpus: is only valid for KIND_GPU or KIND_AUTO groups")]
     [InlineData("instance_group { kind: KIND_MODEL }", "instance_group[0].kind: KIND_MODEL is not supported")]
@@ -86,7 +87,7 @@ public class ModelConfigValidatorTests
 
     [Fact]
     public void UnsupportedFeatures_UseTheUnsupportedCode() =>
-        Assert.Equal(ErrorCode.Unsupported, ModelConfigValidator.Validate(With("sequence_batching { }"), File)!.Code);
+        Assert.Equal(ErrorCode.Unsupported, ModelConfigValidator.Validate(With("sequence_batching { iterative_sequence: true }"), File)!.Code);
 
     [Theory]
     [InlineData("preferred_batch_size: [ 0 ]", "dynamic_batching.preferred_batch_size[0]: 0 is not valid; preferred batch sizes must be in 1..max_batch_size (8)")]
