@@ -1,6 +1,7 @@
 using Inference.Server.Backends.OnnxRuntime;
 using Inference.Server.Core;
 using Inference.Server.Scheduling;
+using Inference.Server.Scheduling.RateLimiting;
 using Inference.Server.Scheduling.Sequence;
 using Microsoft.Extensions.Logging;
 using ModelConfig = Inference.Server.Protos.ModelConfig;
@@ -17,7 +18,7 @@ namespace Inference.Server.Repository;
 /// </summary>
 public sealed class ModelVersionLoader(
     ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory,
-    IModelStatisticsObserverFactory? statisticsObservers = null)
+    IModelStatisticsObserverFactory? statisticsObservers = null, RateLimiter? rateLimiter = null)
 {
     public ModelRepository Repository => repository;
 
@@ -141,7 +142,13 @@ public sealed class ModelVersionLoader(
                     {
                         throw new ModelLoadException(instance.Error!);
                     }
-                    instances.Add(instance.Value!);
+                    var limited = InstanceRateLimiting.Wrap(rateLimiter, config.InstanceGroup[group.Index], instance.Value!, device);
+                    if (!limited.IsSuccess)
+                    {
+                        instance.Value!.Dispose();
+                        throw new ModelLoadException(limited.Error!);
+                    }
+                    instances.Add(limited.Value!);
                 }
             }
             // Each instance's scheduler thread prepares it (CUDA graphs are captured on the thread that replays

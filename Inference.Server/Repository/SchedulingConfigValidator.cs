@@ -122,6 +122,10 @@ internal static class SchedulingConfigValidator
                     return ConfigErrors.Invalid(f, path + ".gpus", $"GPU id {gpu} is not valid");
                 }
             }
+            if (InstanceRateLimiting.Validate(g.RateLimiter, path, f) is { } rateLimiterError)
+            {
+                return rateLimiterError;
+            }
             if (g.SecondaryDevices.Count > 0)
             {
                 return ConfigErrors.Unsupported(f, path + ".secondary_devices", "is not supported by the onnxruntime backend");
