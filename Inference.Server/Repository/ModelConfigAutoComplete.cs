@@ -51,6 +51,7 @@ public static class ModelConfigAutoComplete
             config.VersionPolicy.Latest = new() { NumVersions = 1 };
         }
         CompleteInstanceGroups(config, gpuAvailable);
+        SequenceBatchingConfig.ApplyDefaults(config);
 
         if (config.Input.Count == 0 || config.Output.Count == 0)
         {

@@ -42,6 +42,25 @@ public static class SequenceBatchingConfig
             ? config.SequenceBatching.State.Select(s => s.OutputName).ToHashSet(StringComparer.Ordinal)
             : new HashSet<string>();
 
+    /// <summary>Fills in Triton's defaults, as the served config shows them: max_sequence_idle_microseconds 1 s, and
+    /// for the oldest strategy preferred_batch_size [max_batch_size] when none is given.</summary>
+    public static void ApplyDefaults(ModelConfig config)
+    {
+        if (config.SchedulingChoiceCase != ModelConfig.SchedulingChoiceOneofCase.SequenceBatching)
+        {
+            return;
+        }
+        var sb = config.SequenceBatching;
+        if (sb.MaxSequenceIdleMicroseconds == 0)
+        {
+            sb.MaxSequenceIdleMicroseconds = SequenceSettings.DefaultIdleMicroseconds;
+        }
+        if (sb.StrategyChoiceCase == ModelSequenceBatching.StrategyChoiceOneofCase.Oldest && sb.Oldest.PreferredBatchSize.Count == 0 && config.MaxBatchSize > 0)
+        {
+            sb.Oldest.PreferredBatchSize.Add(config.MaxBatchSize);
+        }
+    }
+
     /// <summary>Checks sequence_batching of <paramref name="config"/> (file name <paramref name="f"/> for messages).</summary>
     public static InferenceError? Validate(ModelConfig config, string f)
     {

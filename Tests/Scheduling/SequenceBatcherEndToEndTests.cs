@@ -150,6 +150,29 @@ public sealed class SequenceBatcherEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task UnloadWithALiveSequence_Completes_AndTheServedConfigShowsTritonsDefaults()
+    {
+        AccumulatorModelBuilder.Write(_repository.Path, strategy: "oldest", maxBatchSize: 4);
+        await using var server = await ServerHost.StartAsync(_repository.Path, "--model-control-mode=explicit", "--load-model=accumulator");
+        var http = server.Http;
+
+        var config = JsonNode.Parse(await http.GetStringAsync("/v2/models/accumulator/config", Ct))!["sequence_batching"]!;
+        Assert.Equal("1000000", config["max_sequence_idle_microseconds"]!.ToString());
+        Assert.Equal([4], config["oldest"]!["preferred_batch_size"]!.AsArray().Select(v => v!.GetValue<int>()));
+        Assert.Equal(4, config["control_input"]!.AsArray().Count);
+
+        Assert.Equal(2f, Output(await InferOkAsync(http, 9UL, 2, [1, 1], start: true), "OUTPUT")[0]);
+        using (var unload = await http.PostAsync("/v2/repository/models/accumulator/unload", null, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, unload.StatusCode);
+        }
+        await E2E.WaitUntilAsync(async () => (await http.GetAsync("/v2/models/accumulator/ready", Ct)).StatusCode != HttpStatusCode.OK, "unloaded");
+        using var after = await PostAsync(http, Body(9UL, 1, [1, 1]));
+        Assert.NotEqual(HttpStatusCode.OK, after.StatusCode);
+        Assert.True((int)after.StatusCode < 500);
+    }
+
+    [Fact]
     public async Task SequenceConfigErrors_FailTheLoadWithAClearReason()
     {
         var folder = AccumulatorModelBuilder.Write(_repository.Path, name: "two_starts");

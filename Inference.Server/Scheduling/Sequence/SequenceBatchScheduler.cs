@@ -285,6 +285,7 @@ public sealed class SequenceBatchScheduler : IScheduler
         var batch = new List<SequenceRequest>(_settings.MaxRequestsPerBatch);
         var ready = new List<LiveSequence>(_settings.SlotsPerInstance);
         var requests = new List<InferenceRequest>(_settings.MaxRequestsPerBatch);
+        var responseArrays = new InferenceResponse[]?[_settings.MaxRequestsPerBatch + 1];
         try
         {
             Prepare(instance);
@@ -297,7 +298,7 @@ public sealed class SequenceBatchScheduler : IScheduler
                         return;
                     }
                 }
-                Execute(instance, batch, requests);
+                Execute(instance, batch, requests, responseArrays);
                 batch.Clear();
             }
         }
@@ -429,7 +430,7 @@ public sealed class SequenceBatchScheduler : IScheduler
         }
     }
 
-    private void Execute(IModelInstance instance, List<SequenceRequest> batch, List<InferenceRequest> requests)
+    private void Execute(IModelInstance instance, List<SequenceRequest> batch, List<InferenceRequest> requests, InferenceResponse[]?[] responseArrays)
     {
         var count = batch.Count;
         requests.Clear();
@@ -440,7 +441,7 @@ public sealed class SequenceBatchScheduler : IScheduler
             requests.Add(batch[i].Request);
             rows += Math.Max(batch[i].Request.BatchSize, 1);
         }
-        var responses = new InferenceResponse[count];
+        var responses = responseArrays[count] ??= new InferenceResponse[count];
         var timings = default(ExecutionTimings);
         Exception? failure = null;
         try
@@ -461,6 +462,7 @@ public sealed class SequenceBatchScheduler : IScheduler
         {
             var node = batch[i];
             var response = responses[i];
+            responses[i] = null!;
             string? stateError = null;
             if (failure is null && response is not null)
             {
