@@ -150,6 +150,71 @@ public sealed class SequenceBatcherEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task GrpcStream_RequestsOfOneSequenceWrittenBackToBack_RunInOrder()
+    {
+        AccumulatorModelBuilder.Write(_repository.Path, maxSequenceIdleMicroseconds: 60_000_000);
+        await using var server = await ServerHost.StartAsync(_repository.Path);
+
+        using var call = server.Grpc.ModelStreamInfer(cancellationToken: Ct);
+        for (var i = 1; i <= 5; i++)
+        {
+            var request = E2E.RawRequest("accumulator", "INPUT", [1, 1], [i], output: "OUTPUT", id: $"r{i}");
+            request.Parameters["sequence_id"] = new InferParameter { Int64Param = 77 };
+            request.Parameters["sequence_start"] = new InferParameter { BoolParam = i == 1 };
+            request.Parameters["sequence_end"] = new InferParameter { BoolParam = i == 5 };
+            await call.RequestStream.WriteAsync(request, Ct);
+        }
+        await call.RequestStream.CompleteAsync();
+        var replies = new List<ModelStreamInferResponse>();
+        await foreach (var reply in call.ResponseStream.ReadAllAsync(Ct))
+        {
+            replies.Add(reply);
+        }
+
+        Assert.All(replies, r => Assert.Equal("", r.ErrorMessage));
+        Assert.Equal([1f, 3f, 6f, 10f, 15f], replies.OrderBy(r => r.InferResponse.Id)
+            .Select(r => MemoryMarshal.Cast<byte, float>(r.InferResponse.RawOutputContents[0].Span)[0]));
+    }
+
+    [Fact]
+    public async Task Direct_MinimumSlotUtilization_WaitsForEnoughReadySlots_ThenRunsThemAsOneBatch()
+    {
+        var folder = AccumulatorModelBuilder.Write(_repository.Path, maxBatchSize: 4, maxQueueDelayMicroseconds: 3_000_000,
+            maxSequenceIdleMicroseconds: 60_000_000);
+        var path = Path.Combine(folder, "config.pbtxt");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("direct { max_queue_delay_microseconds: 3000000 }",
+            "direct { max_queue_delay_microseconds: 3000000 minimum_slot_utilization: 1.0 }"));
+        await using var server = await ServerHost.StartAsync(_repository.Path);
+
+        var firsts = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => InferOkAsync(server.Http, (ulong)i, i, [1, 1], start: true)));
+        Assert.Equal([1f, 2f, 3f, 4f], firsts.Select(r => Output(r, "OUTPUT")[0]));
+        var stats = await StatsAsync(server.Http);
+        Assert.Equal(1, stats["execution_count"]!.GetValue<long>());
+        Assert.Contains(stats["batch_stats"]!.AsArray(), b => b!["batch_size"]!.GetValue<int>() == 4);
+    }
+
+    [Fact]
+    public async Task ManyConcurrentSequences_MoreThanTheSlots_AllFinishWithTheirOwnSums()
+    {
+        // 2 instances x 4 slots = 8 slots for 20 sequences: the rest wait in the backlog until sequences end.
+        AccumulatorModelBuilder.Write(_repository.Path, maxBatchSize: 4, instances: 2, maxSequenceIdleMicroseconds: 60_000_000);
+        await using var server = await ServerHost.StartAsync(_repository.Path);
+
+        async Task<float> Sequence(ulong id)
+        {
+            var last = 0f;
+            for (var step = 1; step <= 6; step++)
+            {
+                last = Output(await InferOkAsync(server.Http, id, id * (ulong)step, [1, 1], start: step == 1, end: step == 6), "OUTPUT")[0];
+            }
+            return last;
+        }
+        var sums = await Task.WhenAll(Enumerable.Range(1, 20).Select(i => Sequence((ulong)i)));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => i * 21f), sums);
+        Assert.Equal(120, (await StatsAsync(server.Http))["inference_count"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task UnloadWithALiveSequence_Completes_AndTheServedConfigShowsTritonsDefaults()
     {
         AccumulatorModelBuilder.Write(_repository.Path, strategy: "oldest", maxBatchSize: 4);
