@@ -3,10 +3,12 @@ using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Grpc.Core;
+using Inference.Server.Core;
 using Inference.Server.ModelTools;
 using Inference.Server.Protos;
 using Inference.Tests.EndToEnd;
 using Inference.Tests.ModelTools;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Inference.Tests.Scheduling;
 
@@ -191,6 +193,38 @@ public sealed class SequenceBatcherEndToEndTests : IDisposable
         var stats = await StatsAsync(server.Http);
         Assert.Equal(1, stats["execution_count"]!.GetValue<long>());
         Assert.Contains(stats["batch_stats"]!.AsArray(), b => b!["batch_size"]!.GetValue<int>() == 4);
+    }
+
+    [Fact]
+    public async Task QueuedRequestWhoseClientGoesAway_LeavesItsSequence_WhichGoesOnWithoutIt()
+    {
+        // A batch runs only with all 4 slots ready (or after 60 s): a lone request stays queued.
+        var folder = AccumulatorModelBuilder.Write(_repository.Path, maxBatchSize: 4, maxQueueDelayMicroseconds: 60_000_000,
+            maxSequenceIdleMicroseconds: 120_000_000);
+        var path = Path.Combine(folder, "config.pbtxt");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("direct { max_queue_delay_microseconds: 60000000 }",
+            "direct { max_queue_delay_microseconds: 60000000 minimum_slot_utilization: 1.0 }"));
+        await using var server = await ServerHost.StartAsync(_repository.Path);
+        var inference = server.Services.GetRequiredService<IInferenceServer>();
+        int Pending() => inference.GetStatistics("accumulator").Value!.Single().PendingRequests;
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var call = server.Http.PostAsync("/v2/models/accumulator/infer", Kserve.Json(Body(1UL, 100, [1, 1], start: true)), cts.Token);
+        await E2E.WaitUntilAsync(() => Task.FromResult(Pending() == 1), "the request is queued");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await E2E.WaitUntilAsync(() => Task.FromResult(Pending() == 0), "the cancelled request leaves the queue");
+
+        // Sequence 1 is live without its cancelled START request; with three new sequences the 4 slots are ready.
+        var results = await Task.WhenAll(
+            InferOkAsync(server.Http, 1UL, 5, [1, 1]),
+            InferOkAsync(server.Http, 2UL, 2, [1, 1], start: true),
+            InferOkAsync(server.Http, 3UL, 3, [1, 1], start: true),
+            InferOkAsync(server.Http, 4UL, 4, [1, 1], start: true));
+        Assert.Equal([5f, 2f, 3f, 4f], results.Select(r => Output(r, "OUTPUT")[0]));
+        var stats = await StatsAsync(server.Http);
+        Assert.Equal(1, stats["inference_stats"]!["fail"]!["count"]!.GetValue<long>());
+        Assert.Equal(1, stats["execution_count"]!.GetValue<long>());
     }
 
     [Fact]

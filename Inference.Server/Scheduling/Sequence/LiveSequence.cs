@@ -12,6 +12,11 @@ internal sealed class SequenceRequest(InferenceRequest request, SequenceRequestF
 
     public long EnqueueTimestamp { get; } = enqueueTimestamp;
 
+    /// <summary>Taken into a batch (then it completes normally), or completed; guarded by the scheduler's lock.</summary>
+    public bool Dispatched;
+
+    public CancellationTokenRegistration Registration;
+
     /// <summary>The sequence it belongs to, set when it is queued.</summary>
     public LiveSequence? Sequence;
 

@@ -35,6 +35,7 @@ public sealed class SequenceBatchScheduler : IScheduler
     private readonly long _idleTicks;
     private readonly long _delayTicks;
     private readonly string _unloadingMessage;
+    private readonly Action<object?> _onCancelled;
 
     private InferenceError? _prepareError;
     private int _unprepared;
@@ -72,6 +73,7 @@ public sealed class SequenceBatchScheduler : IScheduler
         _idleTicks = MicrosecondsToTicks(settings.MaxSequenceIdleMicroseconds);
         _delayTicks = MicrosecondsToTicks(settings.MaxQueueDelayMicroseconds);
         _unloadingMessage = $"Model '{modelName}' is unloading";
+        _onCancelled = OnCancelled;
         _slots = [.. instances.Select(_ => new LiveSequence?[settings.SlotsPerInstance])];
         _unprepared = instances.Count;
         _liveThreads = instances.Count;
@@ -90,18 +92,6 @@ public sealed class SequenceBatchScheduler : IScheduler
 
     /// <inheritdoc />
     public int QueuedCount => Volatile.Read(ref _queued);
-
-    /// <summary>Sequences holding a slot or waiting in the backlog (for tests and diagnostics).</summary>
-    public int ActiveSequenceCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _slots.Sum(s => s.Count(x => x is not null)) + _backlog.Count;
-            }
-        }
-    }
 
     /// <inheritdoc />
     /// <remarks>Fails at once, with Triton's messages, a request without a sequence id, with batch size &gt; 1, a
@@ -170,6 +160,11 @@ public sealed class SequenceBatchScheduler : IScheduler
             _queued++;
             Monitor.PulseAll(_lock);
         }
+        if (request.CancellationToken.CanBeCanceled)
+        {
+            // After the request is queued: a token that already fired runs the callback here, which takes it out again.
+            node.Registration = request.CancellationToken.UnsafeRegister(_onCancelled, node);
+        }
         return new ValueTask<InferenceResult>(node.Task);
     }
 
@@ -188,6 +183,35 @@ public sealed class SequenceBatchScheduler : IScheduler
 
     /// <summary>Stops (see <see cref="StopAsync"/>). Does not dispose the instances.</summary>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>A queued request whose client went away leaves its sequence's queue and fails as cancelled; the
+    /// sequence goes on without it (an executing request completes normally).</summary>
+    private void OnCancelled(object? state)
+    {
+        var node = (SequenceRequest)state!;
+        lock (_lock)
+        {
+            if (node.Dispatched)
+            {
+                return;
+            }
+            node.Dispatched = true;
+            var pending = node.Sequence!.Pending;
+            for (var i = pending.Count; i > 0; i--)
+            {
+                var queued = pending.Dequeue();
+                if (!ReferenceEquals(queued, node))
+                {
+                    pending.Enqueue(queued);
+                }
+            }
+            _queued--;
+            Monitor.PulseAll(_lock);
+        }
+        node.Result = InferenceResult.Failure(ErrorCode.Cancelled, "Request was cancelled");
+        node.FailureReason = FailureReason.Canceled;
+        Finish(node);
+    }
 
     private ValueTask<InferenceResult> Reject(InferenceRequest request, InferenceError error, FailureReason reason = FailureReason.Rejected)
     {
@@ -345,6 +369,7 @@ public sealed class SequenceBatchScheduler : IScheduler
                 {
                     var sequence = ready[i];
                     var node = sequence.Pending.Dequeue();
+                    node.Dispatched = true;
                     sequence.Executing = true;
                     node.BatchStartTimestamp = now;
                     batch.Add(node);
@@ -505,6 +530,7 @@ public sealed class SequenceBatchScheduler : IScheduler
 
     private void Finish(SequenceRequest node)
     {
+        node.Registration.Unregister();
         var now = _time.GetTimestamp();
         var request = node.Request;
         var received = request.ReceivedTimestamp != 0 ? request.ReceivedTimestamp : node.EnqueueTimestamp;
