@@ -228,6 +228,25 @@ public sealed class SequenceBatcherEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task BacklogSequence_WhoseTimeoutExpires_IsRejectedWith503_AndForgotten()
+    {
+        // One instance without batching: one slot, held by sequence 1.
+        AccumulatorModelBuilder.Write(_repository.Path, maxBatchSize: 0, maxSequenceIdleMicroseconds: 60_000_000);
+        await using var server = await ServerHost.StartAsync(_repository.Path);
+        var http = server.Http;
+        Assert.Equal(1f, Output(await InferOkAsync(http, 1UL, 1, [1], start: true), "OUTPUT")[0]);
+
+        var waiting = Body(2UL, 7, [1], start: true);
+        waiting["parameters"]!["timeout"] = 200_000;
+        await E2E.AssertErrorAsync(await PostAsync(http, waiting), HttpStatusCode.ServiceUnavailable,
+            "timeout of the corresponding sequence has been expired");
+        await E2E.AssertErrorAsync(await PostAsync(http, Body(2UL, 1, [1])), HttpStatusCode.BadRequest,
+            "inference request for sequence 2 to model 'accumulator' must specify the START flag");
+        Assert.Equal(3f, Output(await InferOkAsync(http, 1UL, 2, [1], end: true), "OUTPUT")[0]);
+        Assert.Equal(7f, Output(await InferOkAsync(http, 2UL, 7, [1], start: true, end: true), "OUTPUT")[0]);
+    }
+
+    [Fact]
     public async Task ManyConcurrentSequences_MoreThanTheSlots_AllFinishWithTheirOwnSums()
     {
         // 2 instances x 4 slots = 8 slots for 20 sequences: the rest wait in the backlog until sequences end.

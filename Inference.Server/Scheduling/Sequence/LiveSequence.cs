@@ -68,6 +68,9 @@ internal sealed class LiveSequence
     /// <summary>Timestamp of its latest request (for max_sequence_idle_microseconds).</summary>
     public long LastRequestTimestamp;
 
+    /// <summary>While in the backlog: when it times out (the earliest deadline of its requests' timeout parameters).</summary>
+    public long BacklogDeadline = long.MaxValue;
+
     /// <summary>Its END request has been accepted: it gives its slot back once that request ran.</summary>
     public bool Ended;
 

@@ -151,6 +151,10 @@ public sealed class SequenceBatchScheduler : IScheduler
             }
             node.Sequence = sequence;
             sequence.Pending.Enqueue(node);
+            if (sequence.Instance < 0 && request.TimeoutMicroseconds > 0)
+            {
+                sequence.BacklogDeadline = Math.Min(sequence.BacklogDeadline, now + MicrosecondsToTicks(request.TimeoutMicroseconds));
+            }
             sequence.LastRequestTimestamp = now;
             if (f.End)
             {
@@ -271,6 +275,39 @@ public sealed class SequenceBatchScheduler : IScheduler
         Monitor.PulseAll(_lock);
     }
 
+    /// <summary>Takes out of the backlog, with all their requests, the sequences whose timeout (the earliest deadline of
+    /// a request's <c>timeout</c> parameter while it waited there) has passed, as Triton's reaper; returns the next such
+    /// deadline.</summary>
+    private long ExpireBacklogLocked(long now, List<SequenceRequest> expired)
+    {
+        var next = long.MaxValue;
+        if (_backlog.Count == 0)
+        {
+            return next;
+        }
+        for (var i = _backlog.Count; i > 0; i--)
+        {
+            var sequence = _backlog.Dequeue();
+            if (sequence.BacklogDeadline > now)
+            {
+                next = Math.Min(next, sequence.BacklogDeadline);
+                _backlog.Enqueue(sequence);
+                continue;
+            }
+            if (_byId.TryGetValue(sequence.Id, out var mapped) && ReferenceEquals(mapped, sequence))
+            {
+                _byId.Remove(sequence.Id);
+            }
+            while (sequence.Pending.TryDequeue(out var node))
+            {
+                node.Dispatched = true;
+                _queued--;
+                expired.Add(node);
+            }
+        }
+        return next;
+    }
+
     /// <summary>Gives back the slots of sequences without queued or running requests that have been idle too long
     /// (all of them while stopping); returns the timestamp of the next such expiry.</summary>
     private long ReapIdleLocked(long now)
@@ -310,6 +347,7 @@ public sealed class SequenceBatchScheduler : IScheduler
         var ready = new List<LiveSequence>(_settings.SlotsPerInstance);
         var requests = new List<InferenceRequest>(_settings.MaxRequestsPerBatch);
         var responseArrays = new InferenceResponse[]?[_settings.MaxRequestsPerBatch + 1];
+        var expired = new List<SequenceRequest>();
         try
         {
             Prepare(instance);
@@ -317,13 +355,26 @@ public sealed class SequenceBatchScheduler : IScheduler
             {
                 lock (_lock)
                 {
-                    if (!TakeBatchLocked(index, ready, batch))
+                    if (!TakeBatchLocked(index, ready, batch, expired))
                     {
                         return;
                     }
                 }
-                Execute(instance, batch, requests, responseArrays);
-                batch.Clear();
+                if (expired.Count > 0)
+                {
+                    foreach (var node in expired)
+                    {
+                        node.Result = InferenceResult.Failure(ErrorCode.Unavailable, "timeout of the corresponding sequence has been expired");
+                        node.FailureReason = FailureReason.Rejected;
+                        Finish(node);
+                    }
+                    expired.Clear();
+                }
+                if (batch.Count > 0)
+                {
+                    Execute(instance, batch, requests, responseArrays);
+                    batch.Clear();
+                }
             }
         }
         finally
@@ -337,13 +388,17 @@ public sealed class SequenceBatchScheduler : IScheduler
     }
 
     /// <summary>Waits for a batch for instance <paramref name="index"/>; false when stopping with nothing left.</summary>
-    private bool TakeBatchLocked(int index, List<LiveSequence> ready, List<SequenceRequest> batch)
+    private bool TakeBatchLocked(int index, List<LiveSequence> ready, List<SequenceRequest> batch, List<SequenceRequest> expired)
     {
         var slots = _slots[index];
         while (true)
         {
             var now = _time.GetTimestamp();
-            var wakeAt = ReapIdleLocked(now);
+            var wakeAt = Math.Min(ReapIdleLocked(now), ExpireBacklogLocked(now, expired));
+            if (expired.Count > 0)
+            {
+                return true;
+            }
             ready.Clear();
             var held = 0;
             foreach (var sequence in slots)
