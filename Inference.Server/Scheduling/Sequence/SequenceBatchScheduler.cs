@@ -37,6 +37,8 @@ public sealed class SequenceBatchScheduler : IScheduler
     private readonly string _unloadingMessage;
     private readonly Action<object?> _onCancelled;
 
+    private const string CancelledMessage = "Request was cancelled";
+
     private InferenceError? _prepareError;
     private int _unprepared;
     private int _liveThreads;
@@ -125,51 +127,74 @@ public sealed class SequenceBatchScheduler : IScheduler
 
         var now = _time.GetTimestamp();
         var node = new SequenceRequest(request, f, now);
-        lock (_lock)
-        {
-            if (_stopping)
-            {
-                return Reject(request, new InferenceError(ErrorCode.Unavailable, _unloadingMessage), FailureReason.Other);
-            }
-            if (!_byId.TryGetValue(f.Id, out var sequence))
-            {
-                if (!f.Start)
-                {
-                    return Reject(request, new InferenceError(ErrorCode.InvalidArgument,
-                        $"inference request for sequence {f.Id} to model '{_modelName}' must specify the START flag on the first request of the sequence"));
-                }
-                sequence = new LiveSequence(f.Id, _settings);
-                _byId[f.Id] = sequence;
-                if (!TryAssignSlotLocked(sequence))
-                {
-                    _backlog.Enqueue(sequence);
-                }
-            }
-            else if (f.Start)
-            {
-                SequenceLog.RestartedBeforeEnd(_logger, f.Id.ToString(), _modelName);
-            }
-            node.Sequence = sequence;
-            sequence.Pending.Enqueue(node);
-            if (sequence.Instance < 0 && request.TimeoutMicroseconds > 0)
-            {
-                sequence.BacklogDeadline = Math.Min(sequence.BacklogDeadline, now + MicrosecondsToTicks(request.TimeoutMicroseconds));
-            }
-            sequence.LastRequestTimestamp = now;
-            if (f.End)
-            {
-                sequence.Ended = true;
-                _byId.Remove(f.Id);
-            }
-            _queued++;
-            Monitor.PulseAll(_lock);
-        }
         if (request.CancellationToken.CanBeCanceled)
         {
-            // After the request is queued: a token that already fired runs the callback here, which takes it out again.
+            // Before the request is visible to the instance threads; a token that already fired only marks it.
             node.Registration = request.CancellationToken.UnsafeRegister(_onCancelled, node);
         }
+        InferenceError? rejection = null;
+        var reason = FailureReason.Rejected;
+        lock (_lock)
+        {
+            rejection = AdmitLocked(node, now, ref reason);
+        }
+        if (rejection is not null)
+        {
+            node.Result = InferenceResult.Failure(rejection);
+            node.FailureReason = reason;
+            Finish(node);
+        }
         return new ValueTask<InferenceResult>(node.Task);
+    }
+
+    /// <summary>Queues <paramref name="node"/> on its sequence (starting one when it has START), or returns why not.</summary>
+    private InferenceError? AdmitLocked(SequenceRequest node, long now, ref FailureReason reason)
+    {
+        var f = node.Flags;
+        var request = node.Request;
+        if (_stopping)
+        {
+            reason = FailureReason.Other;
+            return new InferenceError(ErrorCode.Unavailable, _unloadingMessage);
+        }
+        if (node.Dispatched)
+        {
+            reason = FailureReason.Canceled;
+            return new InferenceError(ErrorCode.Cancelled, CancelledMessage);
+        }
+        if (!_byId.TryGetValue(f.Id, out var sequence))
+        {
+            if (!f.Start)
+            {
+                return new InferenceError(ErrorCode.InvalidArgument,
+                    $"inference request for sequence {f.Id} to model '{_modelName}' must specify the START flag on the first request of the sequence");
+            }
+            sequence = new LiveSequence(f.Id, _settings);
+            _byId[f.Id] = sequence;
+            if (!TryAssignSlotLocked(sequence))
+            {
+                _backlog.Enqueue(sequence);
+            }
+        }
+        else if (f.Start)
+        {
+            SequenceLog.RestartedBeforeEnd(_logger, f.Id.ToString(), _modelName);
+        }
+        node.Sequence = sequence;
+        sequence.Pending.Enqueue(node);
+        if (sequence.Instance < 0 && request.TimeoutMicroseconds > 0)
+        {
+            sequence.BacklogDeadline = Math.Min(sequence.BacklogDeadline, now + MicrosecondsToTicks(request.TimeoutMicroseconds));
+        }
+        sequence.LastRequestTimestamp = now;
+        if (f.End)
+        {
+            sequence.Ended = true;
+            _byId.Remove(f.Id);
+        }
+        _queued++;
+        Monitor.PulseAll(_lock);
+        return null;
     }
 
     /// <inheritdoc />
@@ -200,7 +225,12 @@ public sealed class SequenceBatchScheduler : IScheduler
                 return;
             }
             node.Dispatched = true;
-            var pending = node.Sequence!.Pending;
+            if (node.Sequence is null)
+            {
+                // Not queued yet: InferAsync rejects it as cancelled.
+                return;
+            }
+            var pending = node.Sequence.Pending;
             for (var i = pending.Count; i > 0; i--)
             {
                 var queued = pending.Dequeue();
@@ -212,7 +242,7 @@ public sealed class SequenceBatchScheduler : IScheduler
             _queued--;
             Monitor.PulseAll(_lock);
         }
-        node.Result = InferenceResult.Failure(ErrorCode.Cancelled, "Request was cancelled");
+        node.Result = InferenceResult.Failure(ErrorCode.Cancelled, CancelledMessage);
         node.FailureReason = FailureReason.Canceled;
         Finish(node);
     }
