@@ -70,14 +70,14 @@ public sealed class SequenceBatcherEndToEndTests : IDisposable
 
         Assert.Equal(4f, await GrpcSumAsync(grpc, "accumulator", P(Int: 7), start: true, value: 4));
         Assert.Equal(9f, await GrpcSumAsync(grpc, "accumulator", P(Uint: 7), start: false, value: 5));
-        Assert.Equal(2f, await GrpcSumAsync(grpc, "accumulator_strings", P(Text: "session-a"), start: true, value: 2));
-        Assert.Equal(5f, await GrpcSumAsync(grpc, "accumulator_strings", P(Text: "session-b"), start: true, value: 5));
-        Assert.Equal(5f, await GrpcSumAsync(grpc, "accumulator_strings", P(Text: "session-a"), start: false, value: 3, end: true));
+        Assert.Equal(2f, await GrpcSumAsync(grpc, "accumulator_strings", P(Text: "chat-a"), start: true, value: 2));
+        Assert.Equal(5f, await GrpcSumAsync(grpc, "accumulator_strings", P(Text: "chat-b"), start: true, value: 5));
+        Assert.Equal(5f, await GrpcSumAsync(grpc, "accumulator_strings", P(Text: "chat-a"), start: false, value: 3, end: true));
 
         await E2E.AssertRpcErrorAsync(() => GrpcSumAsync(grpc, "accumulator", P(Text: "x"), start: true, value: 1), StatusCode.InvalidArgument,
             "sequence batching control 'CORRID' data-type is 'BYTES', but model 'accumulator' expects 'UINT64'");
-        await E2E.AssertRpcErrorAsync(() => GrpcSumAsync(grpc, "accumulator_strings", P(Text: "session-a"), start: false, value: 1), StatusCode.InvalidArgument,
-            "inference request for sequence session-a to model 'accumulator_strings' must specify the START flag on the first request of the sequence");
+        await E2E.AssertRpcErrorAsync(() => GrpcSumAsync(grpc, "accumulator_strings", P(Text: "chat-a"), start: false, value: 1), StatusCode.InvalidArgument,
+            "inference request for sequence chat-a to model 'accumulator_strings' must specify the START flag on the first request of the sequence");
         await E2E.AssertRpcErrorAsync(() => GrpcSumAsync(grpc, "accumulator", null, start: false, value: 1), StatusCode.InvalidArgument,
             "inference request to model 'accumulator' must specify a non-zero or non-empty correlation ID");
         await E2E.AssertRpcErrorAsync(() => GrpcSumAsync(grpc, "accumulator", P(Int: 0), start: true, value: 1), StatusCode.InvalidArgument,
