@@ -40,6 +40,13 @@ public static class InferenceServerHostingExtensions
         });
         services.AddSingleton<ModelVersionLoader>();
         services.AddSingleton<ModelManager>();
+        var startOptions = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        if (startOptions.RateLimiterEnabled)
+        {
+            // Flags that do not parse fail the start through the options validation.
+            services.AddSingleton(new Scheduling.RateLimiting.RateLimiter(
+                [.. startOptions.RateLimitResource.Select(r => Scheduling.RateLimiting.RateLimitResource.Parse(r).Value).OfType<Scheduling.RateLimiting.RateLimitResource>()]));
+        }
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService<ModelManagerService>();
         var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();

@@ -127,6 +127,18 @@ public sealed class InferenceServerOptions
     /// <value>Default none (every method open, as Triton).</value>
     public List<string> GrpcRestrictedProtocol { get; set; } = [];
 
+    /// <summary>Triton's --rate-limit: <c>off</c> (instances execute as soon as they are free; rate_limiter blocks are
+    /// ignored, as Triton does) or <c>execution_count</c> (<see cref="Scheduling.RateLimiting.RateLimiter"/>).</summary>
+    /// <value>Default <c>off</c> (Triton's default).</value>
+    public string RateLimit { get; set; } = "off";
+
+    /// <summary>Triton's --rate-limit-resource (repeatable): <c>&lt;name&gt;:&lt;count&gt;[:&lt;device&gt;]</c>.</summary>
+    /// <value>Default none: each resource has the largest count an instance lists for it.</value>
+    public List<string> RateLimitResource { get; set; } = [];
+
+    /// <summary>Whether --rate-limit is <c>execution_count</c>.</summary>
+    public bool RateLimiterEnabled => string.Equals(RateLimit, "execution_count", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
     public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
 
@@ -203,6 +215,17 @@ public sealed class InferenceServerOptions
         if (GrpcMaxConcurrentStreams is < 1 or > 65536)
         {
             yield return $"Inference:GrpcMaxConcurrentStreams must be 1..65536 (got {GrpcMaxConcurrentStreams}).";
+        }
+        if (!RateLimiterEnabled && !string.Equals(RateLimit, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"invalid argument for --rate-limit: '{RateLimit}' (expected off or execution_count).";
+        }
+        foreach (var resource in RateLimitResource)
+        {
+            if (Scheduling.RateLimiting.RateLimitResource.Parse(resource).Error is { } e)
+            {
+                yield return e.Message;
+            }
         }
         RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
         foreach (var e in httpErrors)
