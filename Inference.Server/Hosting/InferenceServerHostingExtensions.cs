@@ -7,6 +7,7 @@ using Inference.Server.Protocol.Grpc;
 using Inference.Server.Protocol.Http;
 using Inference.Server.Repository;
 using Inference.Server.Telemetry;
+using Inference.Server.Tracing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -59,6 +60,10 @@ public static class InferenceServerHostingExtensions
             kserve.HttpRestrictions = options.HttpRestrictions();
             kserve.GrpcRestrictions = options.GrpcRestrictions();
         });
+        // Triton's trace extension (--trace-config, /v2/trace/setting); flushed and closed when the host is disposed.
+        services.AddSingleton<TraceSpans>();
+        services.AddSingleton(sp => new TraceManager(options.Tracing(), sp.GetRequiredService<TraceSpans>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TraceManager>>()));
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);

@@ -121,6 +121,15 @@ public sealed class InferenceServerOptions
     /// <value>Default none (every method open, as Triton).</value>
     public List<string> GrpcRestrictedProtocol { get; set; } = [];
 
+    /// <summary>Triton's --trace-config (repeatable, 2.4x form): <c>rate=N</c>, <c>level=OFF|TIMESTAMPS</c>, <c>count=N</c>,
+    /// <c>mode=triton|opentelemetry</c>, <c>triton,file=PATH</c>, <c>triton,log-frequency=N</c> (<see cref="Tracing.TraceConfig"/>).
+    /// The trace extension changes level, rate, count and log frequency at run time; the file only here.</summary>
+    /// <value>Default none: tracing off, rate 1000, count -1, log frequency 0 (Triton's).</value>
+    public List<string> TraceConfig { get; set; } = [];
+
+    /// <summary>The parsed <see cref="TraceConfig"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
+    public Tracing.TraceConfig Tracing() => Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out _);
+
     /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
     public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
 
@@ -196,6 +205,11 @@ public sealed class InferenceServerOptions
         }
         RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
         foreach (var e in httpErrors)
+        {
+            yield return e;
+        }
+        Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out var traceErrors);
+        foreach (var e in traceErrors)
         {
             yield return e;
         }

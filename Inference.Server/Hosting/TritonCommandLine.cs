@@ -35,6 +35,7 @@ public static class TritonCommandLine
         ["--load-model"] = "Inference:LoadModels",
         [RestrictedApis.HttpFlag] = "Inference:HttpRestrictedApi",
         [RestrictedApis.GrpcFlag] = "Inference:GrpcRestrictedProtocol",
+        [Tracing.TraceConfig.Flag] = "Inference:TraceConfig",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> (and the other <see cref="RepeatedSwitches"/>) into

@@ -33,6 +33,10 @@ internal static class RestrictedApiTable
         ("POST", "/v2/repository/index", ApiGroup.ModelRepository),
         ("POST", "/v2/repository/models/identity/load", ApiGroup.ModelRepository),
         ("POST", "/v2/repository/models/identity/unload", ApiGroup.ModelRepository),
+        ("GET", "/v2/trace/setting", ApiGroup.Trace),
+        ("POST", "/v2/trace/setting", ApiGroup.Trace),
+        ("GET", "/v2/models/identity/trace/setting", ApiGroup.Trace),
+        ("POST", "/v2/models/identity/trace/setting", ApiGroup.Trace),
     ];
 
     public static readonly Dictionary<string, ApiGroup> GrpcMethods = new()

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Inference.Server.Core;
 using Inference.Server.Hosting;
 using Inference.Server.Protos;
+using Inference.Server.Tracing;
 
 namespace Inference.Server.Protocol.Grpc;
 
@@ -9,12 +10,12 @@ namespace Inference.Server.Protocol.Grpc;
 /// Triton's GRPCInferenceService over <see cref="IInferenceServer"/>: translation only. ModelInfer and
 /// ModelStreamInfer take <see cref="PooledInferRequest"/> (see <see cref="KServeGrpcMethodProvider"/>). Expected failures become
 /// <see cref="RpcException"/> with the status code of <see cref="ProtocolErrors.ToGrpcStatusCode"/>; on the
-/// stream they become <c>error_message</c> replies and the stream goes on. Shared memory, trace and log
-/// settings answer UNIMPLEMENTED.
+/// stream they become <c>error_message</c> replies and the stream goes on. Shared memory and log settings answer
+/// UNIMPLEMENTED; trace settings go to <see cref="GrpcTraceSettings"/>.
 /// </summary>
 /// <remarks>While the server stops, each ModelStreamInfer stream ends once the drain is over (<see cref="ServerDrain.Drained"/>):
 /// it stops reading, writes the replies it owes, and ends with UNAVAILABLE "server is shutting down".</remarks>
-public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time, ServerDrain? drain = null)
+public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time, ServerDrain? drain = null, TraceManager? traces = null)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private static readonly Status StreamClosedForShutdown = new(StatusCode.Unavailable,
@@ -204,7 +205,7 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         throw Unimplemented("CUDA shared memory");
 
     public override Task<TraceSettingResponse> TraceSetting(TraceSettingRequest request, ServerCallContext context) =>
-        throw Unimplemented("trace settings");
+        Task.FromResult(Unwrap(GrpcTraceSettings.Handle(traces ?? throw Unimplemented("trace settings"), server, request)));
 
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
         throw Unimplemented("log settings");
@@ -216,8 +217,18 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         {
             return (null, request.Error);
         }
-        var result = await server.InferAsync(request.Value!);
-        return result.IsSuccess ? (result.Response, null) : (null, result.Error);
+        var inference = request.Value!;
+        var trace = traces is { IsActive: true } ? traces.Sample(inference.ModelName, inference.Id, inference.ReceivedTimestamp) : null;
+        inference.Trace = trace;
+        try
+        {
+            var result = await server.InferAsync(inference);
+            return result.IsSuccess ? (result.Response, null) : (null, result.Error);
+        }
+        finally
+        {
+            trace?.Complete();
+        }
     }
 
     private static long Version(string version)
