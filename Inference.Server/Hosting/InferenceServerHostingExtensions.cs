@@ -27,7 +27,8 @@ public static class InferenceServerHostingExtensions
     public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        ServerLogging.Configure(builder.Logging, builder.Configuration);
+        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        ServerLogging.Configure(builder.Logging, options);
         services.AddOptions<InferenceServerOptions>()
             .Bind(builder.Configuration.GetSection(InferenceServerOptions.SectionName))
             .ValidateOnStart();
@@ -43,7 +44,6 @@ public static class InferenceServerHostingExtensions
         services.AddSingleton<ModelManager>();
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService<ModelManagerService>();
-        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
         // Graceful shutdown: drain before Kestrel closes the listeners, and give the host time for it.
         services.AddSingleton<ServerDrain>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerDrain>());

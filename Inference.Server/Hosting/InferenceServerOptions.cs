@@ -87,6 +87,27 @@ public sealed class InferenceServerOptions
     /// <value>Default 0.</value>
     public int LogVerbose { get; set; }
 
+    /// <summary>Triton's --log-info: Information lines on or off; the logging extension changes it at run time.</summary>
+    /// <value>Default true.</value>
+    public bool LogInfo { get; set; } = true;
+
+    /// <summary>Triton's --log-warning.</summary>
+    /// <value>Default true.</value>
+    public bool LogWarning { get; set; } = true;
+
+    /// <summary>Triton's --log-error.</summary>
+    /// <value>Default true.</value>
+    public bool LogError { get; set; } = true;
+
+    /// <summary>Triton's --log-format: <c>default</c> or <c>ISO8601</c> (<see cref="TritonLogProvider"/>).</summary>
+    /// <value>Default "default".</value>
+    public string LogFormat { get; set; } = ServerLogSettings.DefaultFormatName;
+
+    /// <summary>Triton's --log-file: every log line goes to this file (appended) instead of the console. Set only at
+    /// start; the logging extension refuses to change it.</summary>
+    /// <value>Default none (standard output and standard error).</value>
+    public string? LogFile { get; set; }
+
     /// <summary>The largest total size of an HTTP request's headers (Kestrel's MaxRequestHeadersTotalSize); more is a 431.</summary>
     /// <value>Default 32 KiB (Kestrel's).</value>
     public int MaxRequestHeaderBytes { get; set; } = 32 * 1024;
@@ -162,6 +183,10 @@ public sealed class InferenceServerOptions
         if (LogVerbose < 0)
         {
             yield return $"Inference:LogVerbose must be 0 (quiet) or more (got {LogVerbose}).";
+        }
+        if (ServerLogSettings.ParseFormat(LogFormat) is null)
+        {
+            yield return $"Inference:LogFormat must be {ServerLogSettings.DefaultFormatName} or {ServerLogSettings.Iso8601FormatName} (got '{LogFormat}').";
         }
         if (RepositoryPollSeconds < 1)
         {

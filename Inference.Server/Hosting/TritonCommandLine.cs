@@ -21,6 +21,11 @@ public static class TritonCommandLine
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
         ["--log-verbose"] = "Inference:LogVerbose",
+        ["--log-info"] = "Inference:LogInfo",
+        ["--log-warning"] = "Inference:LogWarning",
+        ["--log-error"] = "Inference:LogError",
+        ["--log-format"] = "Inference:LogFormat",
+        ["--log-file"] = "Inference:LogFile",
         // Not Triton's: Kestrel's limits.
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",

@@ -23,7 +23,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         "aspire-inference",
         typeof(ModelManager).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
         ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
-         "model_configuration", "statistics", "binary_tensor_data", "trace"]);
+         "model_configuration", "statistics", "binary_tensor_data", "trace", "logging"]);
 
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
 

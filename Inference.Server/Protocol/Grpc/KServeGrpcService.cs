@@ -10,12 +10,13 @@ namespace Inference.Server.Protocol.Grpc;
 /// Triton's GRPCInferenceService over <see cref="IInferenceServer"/>: translation only. ModelInfer and
 /// ModelStreamInfer take <see cref="PooledInferRequest"/> (see <see cref="KServeGrpcMethodProvider"/>). Expected failures become
 /// <see cref="RpcException"/> with the status code of <see cref="ProtocolErrors.ToGrpcStatusCode"/>; on the
-/// stream they become <c>error_message</c> replies and the stream goes on. Shared memory and log settings answer
-/// UNIMPLEMENTED; trace settings go to <see cref="GrpcTraceSettings"/>.
+/// stream they become <c>error_message</c> replies and the stream goes on. Shared memory answers UNIMPLEMENTED;
+/// trace and log settings go to <see cref="GrpcTraceSettings"/> and <see cref="GrpcLogSettings"/>.
 /// </summary>
 /// <remarks>While the server stops, each ModelStreamInfer stream ends once the drain is over (<see cref="ServerDrain.Drained"/>):
 /// it stops reading, writes the replies it owes, and ends with UNAVAILABLE "server is shutting down".</remarks>
-public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time, ServerDrain? drain = null, TraceManager? traces = null)
+public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time, ServerDrain? drain = null, TraceManager? traces = null,
+    ServerLogSettings? logSettings = null)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private static readonly Status StreamClosedForShutdown = new(StatusCode.Unavailable,
@@ -208,7 +209,7 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         Task.FromResult(Unwrap(GrpcTraceSettings.Handle(traces ?? throw Unimplemented("trace settings"), server, request)));
 
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
-        throw Unimplemented("log settings");
+        Task.FromResult(Unwrap(GrpcLogSettings.Handle(logSettings ?? throw Unimplemented("log settings"), request)));
 
     private async Task<(InferenceResponse? Response, InferenceError? Error)> InferAsync(PooledInferRequest received, CancellationToken cancellationToken)
     {
