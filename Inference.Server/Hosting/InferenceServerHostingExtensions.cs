@@ -7,6 +7,7 @@ using Inference.Server.Protocol.Grpc;
 using Inference.Server.Protocol.Http;
 using Inference.Server.Repository;
 using Inference.Server.Telemetry;
+using Inference.Server.Tracing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -26,7 +27,8 @@ public static class InferenceServerHostingExtensions
     public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        ServerLogging.Configure(builder.Logging, builder.Configuration);
+        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        ServerLogging.Configure(builder.Logging, options);
         services.AddOptions<InferenceServerOptions>()
             .Bind(builder.Configuration.GetSection(InferenceServerOptions.SectionName))
             .ValidateOnStart();
@@ -49,7 +51,6 @@ public static class InferenceServerHostingExtensions
         }
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService<ModelManagerService>();
-        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
         // Graceful shutdown: drain before Kestrel closes the listeners, and give the host time for it.
         services.AddSingleton<ServerDrain>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerDrain>());
@@ -66,6 +67,10 @@ public static class InferenceServerHostingExtensions
             kserve.HttpRestrictions = options.HttpRestrictions();
             kserve.GrpcRestrictions = options.GrpcRestrictions();
         });
+        // Triton's trace extension (--trace-config, /v2/trace/setting); flushed and closed when the host is disposed.
+        services.AddSingleton<TraceSpans>();
+        services.AddSingleton(sp => new TraceManager(options.Tracing(), sp.GetRequiredService<TraceSpans>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TraceManager>>()));
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);

@@ -87,6 +87,27 @@ public sealed class InferenceServerOptions
     /// <value>Default 0.</value>
     public int LogVerbose { get; set; }
 
+    /// <summary>Triton's --log-info: Information lines on or off; the logging extension changes it at run time.</summary>
+    /// <value>Default true.</value>
+    public bool LogInfo { get; set; } = true;
+
+    /// <summary>Triton's --log-warning.</summary>
+    /// <value>Default true.</value>
+    public bool LogWarning { get; set; } = true;
+
+    /// <summary>Triton's --log-error.</summary>
+    /// <value>Default true.</value>
+    public bool LogError { get; set; } = true;
+
+    /// <summary>Triton's --log-format: <c>default</c> or <c>ISO8601</c> (<see cref="TritonLogProvider"/>).</summary>
+    /// <value>Default "default".</value>
+    public string LogFormat { get; set; } = ServerLogSettings.DefaultFormatName;
+
+    /// <summary>Triton's --log-file: every log line goes to this file (appended) instead of the console. Set only at
+    /// start; the logging extension refuses to change it.</summary>
+    /// <value>Default none (standard output and standard error).</value>
+    public string? LogFile { get; set; }
+
     /// <summary>The largest total size of an HTTP request's headers (Kestrel's MaxRequestHeadersTotalSize); more is a 431.</summary>
     /// <value>Default 32 KiB (Kestrel's).</value>
     public int MaxRequestHeaderBytes { get; set; } = 32 * 1024;
@@ -139,6 +160,15 @@ public sealed class InferenceServerOptions
     /// <summary>Whether --rate-limit is <c>execution_count</c>.</summary>
     public bool RateLimiterEnabled => string.Equals(RateLimit, "execution_count", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Triton's --trace-config (repeatable, 2.4x form): <c>rate=N</c>, <c>level=OFF|TIMESTAMPS</c>, <c>count=N</c>,
+    /// <c>mode=triton|opentelemetry</c>, <c>triton,file=PATH</c>, <c>triton,log-frequency=N</c> (<see cref="Tracing.TraceConfig"/>).
+    /// The trace extension changes level, rate, count and log frequency at run time; the file only here.</summary>
+    /// <value>Default none: tracing off, rate 1000, count -1, log frequency 0 (Triton's).</value>
+    public List<string> TraceConfig { get; set; } = [];
+
+    /// <summary>The parsed <see cref="TraceConfig"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
+    public Tracing.TraceConfig Tracing() => Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out _);
+
     /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
     public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
 
@@ -171,6 +201,10 @@ public sealed class InferenceServerOptions
         if (LogVerbose < 0)
         {
             yield return $"Inference:LogVerbose must be 0 (quiet) or more (got {LogVerbose}).";
+        }
+        if (ServerLogSettings.ParseFormat(LogFormat) is null)
+        {
+            yield return $"Inference:LogFormat must be {ServerLogSettings.DefaultFormatName} or {ServerLogSettings.Iso8601FormatName} (got '{LogFormat}').";
         }
         if (RepositoryPollSeconds < 1)
         {
@@ -229,6 +263,11 @@ public sealed class InferenceServerOptions
         }
         RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
         foreach (var e in httpErrors)
+        {
+            yield return e;
+        }
+        Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out var traceErrors);
+        foreach (var e in traceErrors)
         {
             yield return e;
         }

@@ -22,6 +22,11 @@ public static class TritonCommandLine
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
         ["--log-verbose"] = "Inference:LogVerbose",
         ["--rate-limit"] = "Inference:RateLimit",
+        ["--log-info"] = "Inference:LogInfo",
+        ["--log-warning"] = "Inference:LogWarning",
+        ["--log-error"] = "Inference:LogError",
+        ["--log-format"] = "Inference:LogFormat",
+        ["--log-file"] = "Inference:LogFile",
         // Not Triton's: Kestrel's limits.
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
@@ -38,6 +43,7 @@ public static class TritonCommandLine
         [RestrictedApis.HttpFlag] = "Inference:HttpRestrictedApi",
         [RestrictedApis.GrpcFlag] = "Inference:GrpcRestrictedProtocol",
         [Scheduling.RateLimiting.RateLimitResource.Flag] = "Inference:RateLimitResource",
+        [Tracing.TraceConfig.Flag] = "Inference:TraceConfig",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> (and the other <see cref="RepeatedSwitches"/>) into

@@ -45,6 +45,12 @@ internal static class RestrictedApiTable
         ("POST", "/v2/cudasharedmemory/region/r/register", ApiGroup.SharedMemory),
         ("POST", "/v2/cudasharedmemory/unregister", ApiGroup.SharedMemory),
         ("POST", "/v2/cudasharedmemory/region/r/unregister", ApiGroup.SharedMemory),
+        ("GET", "/v2/trace/setting", ApiGroup.Trace),
+        ("POST", "/v2/trace/setting", ApiGroup.Trace),
+        ("GET", "/v2/models/identity/trace/setting", ApiGroup.Trace),
+        ("POST", "/v2/models/identity/trace/setting", ApiGroup.Trace),
+        ("GET", "/v2/logging", ApiGroup.Logging),
+        ("POST", "/v2/logging", ApiGroup.Logging),
     ];
 
     public static readonly Dictionary<string, ApiGroup> GrpcMethods = new()

@@ -3,6 +3,7 @@ using Inference.Server.Core;
 using Inference.Server.Hosting;
 using Inference.Server.Protos;
 using Inference.Server.SharedMemory;
+using Inference.Server.Tracing;
 
 namespace Inference.Server.Protocol.Grpc;
 
@@ -13,12 +14,13 @@ namespace Inference.Server.Protocol.Grpc;
 /// stream they become <c>error_message</c> replies and the stream goes on; every stream reply carries
 /// <c>triton_final_response</c> (true: no model here is decoupled, so each request has exactly one response and
 /// <c>triton_enable_empty_final_response</c> adds none). Shared memory goes to <see cref="SharedMemoryGrpc"/>; trace and
-/// log settings answer UNIMPLEMENTED.
+/// log settings go to <see cref="GrpcTraceSettings"/> and <see cref="GrpcLogSettings"/>.
 /// </summary>
 /// <remarks>While the server stops, each ModelStreamInfer stream ends once the drain is over (<see cref="ServerDrain.Drained"/>):
 /// it stops reading, writes the replies it owes, and ends with UNAVAILABLE "server is shutting down".</remarks>
 public sealed class KServeGrpcService(
-    IInferenceServer server, TimeProvider time, ServerDrain? drain = null, SharedMemoryManager? sharedMemory = null, ITensorBufferPool? pool = null)
+    IInferenceServer server, TimeProvider time, ServerDrain? drain = null, SharedMemoryManager? sharedMemory = null, ITensorBufferPool? pool = null,
+    TraceManager? traces = null, ServerLogSettings? logSettings = null)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private readonly SharedMemoryManager _sharedMemory = sharedMemory ?? new SharedMemoryManager();
@@ -217,10 +219,10 @@ public sealed class KServeGrpcService(
         Task.FromResult(SharedMemoryGrpc.CudaUnregister(_sharedMemory, request));
 
     public override Task<TraceSettingResponse> TraceSetting(TraceSettingRequest request, ServerCallContext context) =>
-        throw Unimplemented("trace settings");
+        Task.FromResult(Unwrap(GrpcTraceSettings.Handle(traces ?? throw Unimplemented("trace settings"), server, request)));
 
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
-        throw Unimplemented("log settings");
+        Task.FromResult(Unwrap(GrpcLogSettings.Handle(logSettings ?? throw Unimplemented("log settings"), request)));
 
     /// <summary>Runs one request; a successful response's shared memory outputs are already written. The caller disposes
     /// the returned <see cref="SharedMemoryOutputs"/> once the reply is serialized.</summary>
@@ -232,17 +234,27 @@ public sealed class KServeGrpcService(
         {
             return (null, request.Error, null);
         }
-        var result = await server.InferAsync(request.Value!);
-        if (!result.IsSuccess)
+        var inference = request.Value!;
+        var trace = traces is { IsActive: true } ? traces.Sample(inference.ModelName, inference.Id, inference.ReceivedTimestamp) : null;
+        inference.Trace = trace;
+        try
         {
-            return (null, result.Error, shm);
+            var result = await server.InferAsync(inference);
+            if (!result.IsSuccess)
+            {
+                return (null, result.Error, shm);
+            }
+            if (shm?.Write(result.Response!) is { } written)
+            {
+                result.Response!.Dispose();
+                return (null, written, shm);
+            }
+            return (result.Response, null, shm);
         }
-        if (shm?.Write(result.Response!) is { } written)
+        finally
         {
-            result.Response!.Dispose();
-            return (null, written, shm);
+            trace?.Complete();
         }
-        return (result.Response, null, shm);
     }
 
     private static long Version(string version)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Inference.Server.Core;
+using Inference.Server.Tracing;
 using Microsoft.Extensions.Options;
 
 namespace Inference.Server.Protocol.Http;
@@ -48,19 +49,31 @@ internal static class HttpInferHandler
             return;
         }
         using var request = parsed.Value!;
-        var result = await server.InferAsync(request.TakeRequest());
-        if (!result.IsSuccess)
+        var inference = request.TakeRequest();
+        var trace = context.RequestServices.GetService<TraceManager>() is { IsActive: true } traces
+            ? traces.Sample(model, inference.Id, received)
+            : null;
+        inference.Trace = trace;
+        try
         {
-            await HttpJson.WriteErrorAsync(context.Response, result.Error!);
-            return;
+            var result = await server.InferAsync(inference);
+            if (!result.IsSuccess)
+            {
+                await HttpJson.WriteErrorAsync(context.Response, result.Error!);
+                return;
+            }
+            using var response = result.Response!;
+            if (request.SharedMemoryOutputs?.Write(response) is { } shmError)
+            {
+                await HttpJson.WriteErrorAsync(context.Response, shmError);
+                return;
+            }
+            await InferResponseWriter.WriteAsync(context.Response, response, request.IsBinaryOutput, aborted, request.SharedMemoryOutputs);
         }
-        using var response = result.Response!;
-        if (request.SharedMemoryOutputs?.Write(response) is { } shmError)
+        finally
         {
-            await HttpJson.WriteErrorAsync(context.Response, shmError);
-            return;
+            trace?.Complete();
         }
-        await InferResponseWriter.WriteAsync(context.Response, response, request.IsBinaryOutput, aborted, request.SharedMemoryOutputs);
     }
 
     /// <summary>The JSON header's length: <c>Inference-Header-Content-Length</c>, or the whole body without it.</summary>

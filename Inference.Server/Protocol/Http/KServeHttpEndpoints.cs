@@ -35,6 +35,8 @@ public static class KServeHttpEndpoints
         v2.MapPost("/repository/models/{model}/load", LoadAsync).In(ApiGroup.ModelRepository, r);
         v2.MapPost("/repository/models/{model}/unload", UnloadAsync).In(ApiGroup.ModelRepository, r);
         v2.MapSharedMemory(r);
+        v2.MapTraceSettings(r);
+        v2.MapLogging(r);
         return app;
     }
 
