@@ -59,6 +59,7 @@ public static class InferenceServerHostingExtensions
             kserve.HttpRestrictions = options.HttpRestrictions();
             kserve.GrpcRestrictions = options.GrpcRestrictions();
         });
+        services.AddKServeResponseCompression();
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);
@@ -89,6 +90,9 @@ public static class InferenceServerHostingExtensions
     {
         app.UseConnectionCloseWhileDraining();
         app.UseGrpcMessageLimitOnly(app.Services.GetRequiredService<IOptions<KServeProtocolOptions>>().Value.MaxMessageBytes);
+        // Triton's HTTP Content-Encoding (gzip, deflate) both ways on /v2.
+        app.UseKServeResponseCompression();
+        app.UseKServeRequestDecompression();
         app.MapInferenceMetrics();
         app.MapDefaultEndpoints();
         app.MapKServeHttp();
