@@ -90,6 +90,7 @@ public static class InferenceServerHostingExtensions
     {
         app.UseConnectionCloseWhileDraining();
         app.UseGrpcMessageLimitOnly(app.Services.GetRequiredService<IOptions<KServeProtocolOptions>>().Value.MaxMessageBytes);
+        app.UseKServeRouteErrorReplies();
         // Triton's HTTP Content-Encoding (gzip, deflate) both ways on /v2.
         app.UseKServeResponseCompression();
         app.UseKServeRequestDecompression();
