@@ -10,8 +10,8 @@ using Microsoft.Extensions.Hosting;
 /// monitoring/prometheus in the AppHost's obj folder, whose file_sd target files <see cref="ScrapeTargetWriter"/> keeps
 /// listing one target per replica. The published manifest always has the container, mounting the checked-in
 /// monitoring/prometheus, so that it is the same on every machine and holds no path of the machine that wrote it.
-/// Grafana runs as a container with the provisioning and dashboards mounted; where no container runtime exists it
-/// stays unhealthy and everything else runs.
+/// Grafana runs as a container with the provisioning and dashboards mounted. Where a resource cannot run (no container
+/// runtime answers, Prometheus is not installed) it is listed as failed to start, with the reason, and the rest runs.
 /// </summary>
 internal static class Monitoring
 {
@@ -25,46 +25,92 @@ internal static class Monitoring
     /// <summary>Configuration key choosing how Prometheus runs: auto (default), container or executable.</summary>
     public const string PrometheusModeKey = "Monitoring:Prometheus";
 
-    /// <summary>Adds "prometheus", scraping every replica of each job's endpoint, and "grafana".</summary>
-    public static (IResourceBuilder<IResourceWithEndpoints> Prometheus, IResourceBuilder<ContainerResource> Grafana) AddMonitoring(
+    /// <summary>The Grafana image the dashboards are provisioned for.</summary>
+    public const string GrafanaImage = "grafana/grafana";
+    public const string GrafanaTag = "11.4.0";
+
+    /// <summary>
+    /// Adds "prometheus", scraping every replica of each job's endpoint, and "grafana". When running, a resource that
+    /// cannot run here (a container with no runtime answering, Prometheus's executable not installed) is added as an
+    /// <see cref="UnavailableResource"/> that says why, and the rest runs on.
+    /// </summary>
+    public static (IResourceBuilder<IResource> Prometheus, IResourceBuilder<IResource> Grafana) AddMonitoring(
         this IDistributedApplicationBuilder builder, int prometheusPort, int grafanaPort, params ScrapeJob[] jobs)
     {
         var monitoring = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "monitoring"));
         var configDirectory = Path.Combine(builder.AppHostDirectory, "obj", "prometheus");
-        var inContainer = builder.ExecutionContext.IsPublishMode || UseContainer(builder.Configuration);
-
-        IResourceBuilder<IResourceWithEndpoints> prometheus = inContainer
-            ? ScrapingAndChecked(AddPrometheusContainer(builder, builder.ExecutionContext.IsPublishMode ? Path.Combine(monitoring, "prometheus") : configDirectory, prometheusPort), jobs)
-            : ScrapingAndChecked(AddPrometheusExecutable(builder, configDirectory, prometheusPort), jobs);
-
-        if (builder.ExecutionContext.IsRunMode)
+        if (builder.ExecutionContext.IsPublishMode)
         {
+            var published = ScrapingAndChecked(AddPrometheusContainer(builder, Path.Combine(monitoring, "prometheus"), prometheusPort), jobs);
+            return (published, AddGrafana(builder, monitoring, published, grafanaPort));
+        }
+
+        var runtime = new Lazy<ContainerRuntimeStatus>(() => ContainerRuntimeProbe.Probe(
+            builder.Configuration["ASPIRE_CONTAINER_RUNTIME"],
+            builder.Configuration["PATH"] ?? Environment.GetEnvironmentVariable("PATH"),
+            ContainerRuntimeProbe.DefaultTimeout));
+        var mode = PrometheusMode(builder.Configuration);
+        var inContainer = mode == "container" || (mode == "auto" && runtime.Value.IsUsable);
+        IResourceBuilder<IResourceWithEndpoints>? prometheus = null;
+        IResourceBuilder<IResource> prometheusResource;
+        if (inContainer && !runtime.Value.IsUsable)
+        {
+            prometheusResource = builder.AddUnavailable("prometheus", "Container",
+                $"{PrometheusModeKey}=container, and no container runtime answers ({runtime.Value.Reason}). Start Docker or " +
+                $"Podman, or set {PrometheusModeKey}=auto or executable to run Debian's {PrometheusBinary}.");
+        }
+        else if (!inContainer && !File.Exists(PrometheusBinary))
+        {
+            prometheusResource = builder.AddUnavailable("prometheus", "Executable",
+                $"{PrometheusBinary} is not installed (Debian's package: apt-get install prometheus), and no container " +
+                $"runtime runs {PrometheusImage}:{PrometheusTag} instead" +
+                (mode == "auto" ? $" ({runtime.Value.Reason})." : $" ({PrometheusModeKey}=executable)."));
+        }
+        else
+        {
+            prometheus = inContainer
+                ? ScrapingAndChecked(AddPrometheusContainer(builder, configDirectory, prometheusPort), jobs)
+                : ScrapingAndChecked(AddPrometheusExecutable(builder, configDirectory, prometheusPort), jobs);
+            prometheusResource = prometheus;
             builder.Eventing.Subscribe<BeforeResourceStartedEvent>(prometheus.Resource, (_, cancellationToken) =>
                 CopyConfigurationAsync(Path.Combine(monitoring, "prometheus"), configDirectory, cancellationToken));
             // From a container, the replicas on this machine are reached through the runtime's host name.
             var targetHost = inContainer ? "host.docker.internal" : "localhost";
+            var logged = prometheus.Resource;
             builder.Eventing.Subscribe<BeforeStartEvent>((e, cancellationToken) =>
             {
                 var writer = new ScrapeTargetWriter(jobs, Path.Combine(configDirectory, "targets"), targetHost,
                     e.Services.GetRequiredService<ResourceNotificationService>(),
-                    e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(prometheus.Resource));
+                    e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(logged));
                 _ = writer.RunAsync(e.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
                 return Task.CompletedTask;
             });
         }
 
-        var grafana = builder.AddContainer("grafana", "grafana/grafana", "11.4.0")
+        // Grafana has no Debian package nor another way to run here than its container.
+        IResourceBuilder<IResource> grafana = (prometheus, runtime.Value) switch
+        {
+            (_, { IsUsable: false } none) => builder.AddUnavailable("grafana", "Container",
+                $"Grafana runs as the container {GrafanaImage}:{GrafanaTag}, and no container runtime answers ({none.Reason}). " +
+                "Start Docker or Podman and restart the AppHost; until then Prometheus's own pages show the metrics."),
+            (null, _) => builder.AddUnavailable("grafana", "Container", "it reads Prometheus, which is not available here (see the prometheus resource)."),
+            _ => AddGrafana(builder, monitoring, prometheus, grafanaPort),
+        };
+        return (prometheusResource, grafana);
+    }
+
+    private static IResourceBuilder<ContainerResource> AddGrafana(
+        IDistributedApplicationBuilder builder, string monitoring, IResourceBuilder<IResourceWithEndpoints> prometheus, int port) =>
+        builder.AddContainer("grafana", GrafanaImage, GrafanaTag)
             .WithBindMount(Path.Combine(monitoring, "grafana", "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
             .WithBindMount(Path.Combine(monitoring, "grafana", "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
             .WithEnvironment("PROMETHEUS_URL", prometheus.GetEndpoint("http"))
             .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "true")
             .WithEnvironment("GF_AUTH_ANONYMOUS_ORG_ROLE", "Admin")
             .WithEnvironment("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", "/var/lib/grafana/dashboards/inference.json")
-            .WithHttpEndpoint(port: grafanaPort, targetPort: 3000, name: "http")
+            .WithHttpEndpoint(port: port, targetPort: 3000, name: "http")
             .WithHttpHealthCheck("/api/health")
             .WaitFor(prometheus);
-        return (prometheus, grafana);
-    }
 
     /// <summary>Prometheus's readiness as its health, and a reference to every scraped endpoint (the dashboard's graph).</summary>
     private static IResourceBuilder<T> ScrapingAndChecked<T>(IResourceBuilder<T> prometheus, ScrapeJob[] jobs)
@@ -78,13 +124,10 @@ internal static class Monitoring
         return prometheus;
     }
 
-    private static bool UseContainer(IConfiguration configuration) =>
+    private static string PrometheusMode(IConfiguration configuration) =>
         (configuration[PrometheusModeKey] ?? "auto").Trim().ToLowerInvariant() switch
         {
-            "auto" => ContainerRuntimeProbe.FindUsable(
-                configuration["ASPIRE_CONTAINER_RUNTIME"], Environment.GetEnvironmentVariable("PATH"), ContainerRuntimeProbe.DefaultTimeout) is not null,
-            "container" => true,
-            "executable" => false,
+            var known and ("auto" or "container" or "executable") => known,
             var other => throw new DistributedApplicationException($"{PrometheusModeKey} must be auto, container or executable (got '{other}')."),
         };
 

@@ -8,6 +8,8 @@ if (ModelToolsCommand.IsToolVerb(args))
 
 if (GpuToolsCommand.IsGpuVerb(args)) { return await GpuToolsCommand.RunAsync(args); }
 
+if (SharedMemoryBenchCommand.IsVerb(args)) { return await SharedMemoryBenchCommand.RunAsync(args); }
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddCommandLine(TritonCommandLine.ExpandLoadModel(args), TritonCommandLine.SwitchMappings);
 builder.AddServiceDefaults();

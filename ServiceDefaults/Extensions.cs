@@ -54,6 +54,8 @@ public static class Extensions
             // request would still build and tag an Activity for nobody (as in Triton, tracing is off by default).
             telemetry.WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
+                // The inference server's trace extension in mode opentelemetry (Inference.Server.Tracing.TraceSpans.SourceName).
+                .AddSource("Inference.Server")
                 // Health probes would otherwise flood the traces.
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                     !ctx.Request.Path.StartsWithSegments(HealthEndpointPath)

@@ -12,7 +12,7 @@ namespace Inference.Server.Cli;
 /// </summary>
 public static class ModelToolsCommand
 {
-    private static readonly HashSet<string> Verbs = ["build-resnet50", "default-repository", "write-identity", "write-tiny", "write-image-sink", "convert", "quantize", "preprocess", "bench-model", "tools"];
+    private static readonly HashSet<string> Verbs = ["build-resnet50", "default-repository", "write-identity", "write-accumulator", "write-tiny", "write-image-sink", "convert", "quantize", "preprocess", "bench-model", "tools"];
 
     public static bool IsToolVerb(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -63,6 +63,21 @@ public static class ModelToolsCommand
             return 0;
         });
         root.Subcommands.Add(identity);
+
+        var accName = new Option<string>("--name") { DefaultValueFactory = _ => "accumulator" };
+        var accBatch = new Option<int>("--max-batch-size") { DefaultValueFactory = _ => 8 };
+        var strategy = new Option<string>("--strategy") { Description = "Sequence batching strategy: direct or oldest", DefaultValueFactory = _ => "direct" };
+        var controlType = new Option<string>("--control-type") { Description = "START/END/READY type: fp32, int32 or bool", DefaultValueFactory = _ => "fp32" };
+        var accumulator = new Command("write-accumulator",
+            "Write a stateful accumulator model (sequence_batching with START/END/READY/CORRID controls and an implicit state) and its config")
+            { repository, accName, accBatch, instances, strategy, controlType };
+        accumulator.SetAction(parse =>
+        {
+            Console.WriteLine(AccumulatorModelBuilder.Write(parse.GetValue(repository)!, parse.GetValue(accName)!, parse.GetValue(strategy)!,
+                parse.GetValue(accBatch), parse.GetValue(instances), parse.GetValue(controlType)!));
+            return 0;
+        });
+        root.Subcommands.Add(accumulator);
 
         var sinkName = new Option<string>("--name") { DefaultValueFactory = _ => "image_sink" };
         var sinkBatch = new Option<int>("--max-batch-size") { DefaultValueFactory = _ => 256 };

@@ -19,6 +19,8 @@ public enum ErrorCode
     Unsupported,
     /// <summary>Backend or server failure: HTTP 500, gRPC INTERNAL.</summary>
     Internal,
+    /// <summary>The name is taken (a shared memory region registered twice): HTTP 400 (as Triton), gRPC ALREADY_EXISTS.</summary>
+    AlreadyExists,
 }
 
 /// <summary>An expected failure, returned as a value (never thrown on the hot path).</summary>

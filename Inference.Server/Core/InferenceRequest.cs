@@ -37,6 +37,10 @@ public sealed class InferenceRequest : IDisposable
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when the front-end received the request.</summary>
     public long ReceivedTimestamp { get; init; }
 
+    /// <summary>The request's trace when the trace extension sampled it, else null (<see cref="Tracing.TraceManager"/>).
+    /// Owned by the front-end, which completes it; the server only records timestamps into it.</summary>
+    public Tracing.RequestTrace? Trace { get; set; }
+
     public InferTensor? FindInput(string name)
     {
         foreach (var t in Inputs)

@@ -7,6 +7,7 @@ using Inference.Server.Protocol.Grpc;
 using Inference.Server.Protocol.Http;
 using Inference.Server.Repository;
 using Inference.Server.Telemetry;
+using Inference.Server.Tracing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -26,7 +27,8 @@ public static class InferenceServerHostingExtensions
     public static WebApplicationBuilder AddInferenceServer(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        ServerLogging.Configure(builder.Logging, builder.Configuration);
+        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        ServerLogging.Configure(builder.Logging, options);
         services.AddOptions<InferenceServerOptions>()
             .Bind(builder.Configuration.GetSection(InferenceServerOptions.SectionName))
             .ValidateOnStart();
@@ -40,9 +42,15 @@ public static class InferenceServerHostingExtensions
         });
         services.AddSingleton<ModelVersionLoader>();
         services.AddSingleton<ModelManager>();
+        var startOptions = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
+        if (startOptions.RateLimiterEnabled)
+        {
+            // Flags that do not parse fail the start through the options validation.
+            services.AddSingleton(new Scheduling.RateLimiting.RateLimiter(
+                [.. startOptions.RateLimitResource.Select(r => Scheduling.RateLimiting.RateLimitResource.Parse(r).Value).OfType<Scheduling.RateLimiting.RateLimitResource>()]));
+        }
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());
         services.AddHostedService<ModelManagerService>();
-        var options = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
         // Graceful shutdown: drain before Kestrel closes the listeners, and give the host time for it.
         services.AddSingleton<ServerDrain>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerDrain>());
@@ -60,6 +68,10 @@ public static class InferenceServerHostingExtensions
             kserve.GrpcRestrictions = options.GrpcRestrictions();
         });
         services.AddKServeResponseCompression();
+        // Triton's trace extension (--trace-config, /v2/trace/setting); flushed and closed when the host is disposed.
+        services.AddSingleton<TraceSpans>();
+        services.AddSingleton(sp => new TraceManager(options.Tracing(), sp.GetRequiredService<TraceSpans>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TraceManager>>()));
         services.AddHealthChecks().AddCheck<ModelReadinessHealthCheck>("models");
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);
@@ -72,8 +84,7 @@ public static class InferenceServerHostingExtensions
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(options.KeepAliveTimeoutSeconds);
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.RequestHeadersTimeoutSeconds);
             kestrel.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections > 0 ? options.MaxConcurrentConnections : null;
-            // Many concurrent gRPC calls share one connection; Kestrel's default of 100 streams would queue them.
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 1024;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.GrpcMaxConcurrentStreams;
             // HTTP/1.1 only, as Triton's HTTP port: without TLS Kestrel cannot negotiate HTTP/2 there anyway (it warned so
             // at every start); gRPC has its own HTTP/2 port.
             Listen(kestrel, options.Host, options.HttpPort, HttpProtocols.Http1);

@@ -87,6 +87,27 @@ public sealed class InferenceServerOptions
     /// <value>Default 0.</value>
     public int LogVerbose { get; set; }
 
+    /// <summary>Triton's --log-info: Information lines on or off; the logging extension changes it at run time.</summary>
+    /// <value>Default true.</value>
+    public bool LogInfo { get; set; } = true;
+
+    /// <summary>Triton's --log-warning.</summary>
+    /// <value>Default true.</value>
+    public bool LogWarning { get; set; } = true;
+
+    /// <summary>Triton's --log-error.</summary>
+    /// <value>Default true.</value>
+    public bool LogError { get; set; } = true;
+
+    /// <summary>Triton's --log-format: <c>default</c> or <c>ISO8601</c> (<see cref="TritonLogProvider"/>).</summary>
+    /// <value>Default "default".</value>
+    public string LogFormat { get; set; } = ServerLogSettings.DefaultFormatName;
+
+    /// <summary>Triton's --log-file: every log line goes to this file (appended) instead of the console. Set only at
+    /// start; the logging extension refuses to change it.</summary>
+    /// <value>Default none (standard output and standard error).</value>
+    public string? LogFile { get; set; }
+
     /// <summary>The largest total size of an HTTP request's headers (Kestrel's MaxRequestHeadersTotalSize); more is a 431.</summary>
     /// <value>Default 32 KiB (Kestrel's).</value>
     public int MaxRequestHeaderBytes { get; set; } = 32 * 1024;
@@ -109,6 +130,12 @@ public sealed class InferenceServerOptions
     /// <value>Default 0, unlimited (as Triton).</value>
     public long MaxConcurrentConnections { get; set; }
 
+    /// <summary>The most concurrent HTTP/2 streams (gRPC calls) on one connection of the gRPC port (Kestrel's
+    /// Http2.MaxStreamsPerConnection, sent to clients as SETTINGS_MAX_CONCURRENT_STREAMS); a client keeps further calls
+    /// waiting on its side or opens another connection.</summary>
+    /// <value>Default 1024: many concurrent gRPC calls share one connection, and Kestrel's 100 would queue them.</value>
+    public int GrpcMaxConcurrentStreams { get; set; } = 1024;
+
     /// <summary>Triton's --http-restricted-api (repeatable): <c>&lt;api-list&gt;:&lt;key&gt;=&lt;value&gt;</c>, the api list
     /// comma-separated from health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace,
     /// logging. An HTTP request to a listed group without header <c>key</c> holding exactly <c>value</c> is refused with 403
@@ -120,6 +147,27 @@ public sealed class InferenceServerOptions
     /// methods; the key is a metadata key (lower-case) and a refused call ends PERMISSION_DENIED.</summary>
     /// <value>Default none (every method open, as Triton).</value>
     public List<string> GrpcRestrictedProtocol { get; set; } = [];
+
+    /// <summary>Triton's --rate-limit: <c>off</c> (instances execute as soon as they are free; rate_limiter blocks are
+    /// ignored, as Triton does) or <c>execution_count</c> (<see cref="Scheduling.RateLimiting.RateLimiter"/>).</summary>
+    /// <value>Default <c>off</c> (Triton's default).</value>
+    public string RateLimit { get; set; } = "off";
+
+    /// <summary>Triton's --rate-limit-resource (repeatable): <c>&lt;name&gt;:&lt;count&gt;[:&lt;device&gt;]</c>.</summary>
+    /// <value>Default none: each resource has the largest count an instance lists for it.</value>
+    public List<string> RateLimitResource { get; set; } = [];
+
+    /// <summary>Whether --rate-limit is <c>execution_count</c>.</summary>
+    public bool RateLimiterEnabled => string.Equals(RateLimit, "execution_count", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Triton's --trace-config (repeatable, 2.4x form): <c>rate=N</c>, <c>level=OFF|TIMESTAMPS</c>, <c>count=N</c>,
+    /// <c>mode=triton|opentelemetry</c>, <c>triton,file=PATH</c>, <c>triton,log-frequency=N</c> (<see cref="Tracing.TraceConfig"/>).
+    /// The trace extension changes level, rate, count and log frequency at run time; the file only here.</summary>
+    /// <value>Default none: tracing off, rate 1000, count -1, log frequency 0 (Triton's).</value>
+    public List<string> TraceConfig { get; set; } = [];
+
+    /// <summary>The parsed <see cref="TraceConfig"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
+    public Tracing.TraceConfig Tracing() => Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out _);
 
     /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
     public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
@@ -153,6 +201,10 @@ public sealed class InferenceServerOptions
         if (LogVerbose < 0)
         {
             yield return $"Inference:LogVerbose must be 0 (quiet) or more (got {LogVerbose}).";
+        }
+        if (ServerLogSettings.ParseFormat(LogFormat) is null)
+        {
+            yield return $"Inference:LogFormat must be {ServerLogSettings.DefaultFormatName} or {ServerLogSettings.Iso8601FormatName} (got '{LogFormat}').";
         }
         if (RepositoryPollSeconds < 1)
         {
@@ -194,8 +246,28 @@ public sealed class InferenceServerOptions
         {
             yield return $"Inference:MaxConcurrentConnections must be 0 (unlimited) or more (got {MaxConcurrentConnections}).";
         }
+        if (GrpcMaxConcurrentStreams is < 1 or > 65536)
+        {
+            yield return $"Inference:GrpcMaxConcurrentStreams must be 1..65536 (got {GrpcMaxConcurrentStreams}).";
+        }
+        if (!RateLimiterEnabled && !string.Equals(RateLimit, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"invalid argument for --rate-limit: '{RateLimit}' (expected off or execution_count).";
+        }
+        foreach (var resource in RateLimitResource)
+        {
+            if (Scheduling.RateLimiting.RateLimitResource.Parse(resource).Error is { } e)
+            {
+                yield return e.Message;
+            }
+        }
         RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out var httpErrors);
         foreach (var e in httpErrors)
+        {
+            yield return e;
+        }
+        Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out var traceErrors);
+        foreach (var e in traceErrors)
         {
             yield return e;
         }

@@ -21,12 +21,19 @@ public static class TritonCommandLine
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
         ["--log-verbose"] = "Inference:LogVerbose",
+        ["--rate-limit"] = "Inference:RateLimit",
+        ["--log-info"] = "Inference:LogInfo",
+        ["--log-warning"] = "Inference:LogWarning",
+        ["--log-error"] = "Inference:LogError",
+        ["--log-format"] = "Inference:LogFormat",
+        ["--log-file"] = "Inference:LogFile",
         // Not Triton's: Kestrel's limits.
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
         ["--keep-alive-timeout-secs"] = "Inference:KeepAliveTimeoutSeconds",
         ["--request-headers-timeout-secs"] = "Inference:RequestHeadersTimeoutSeconds",
         ["--max-concurrent-connections"] = "Inference:MaxConcurrentConnections",
+        ["--grpc-max-concurrent-streams"] = "Inference:GrpcMaxConcurrentStreams",
     };
 
     /// <summary>The repeatable flags and the list option each fills.</summary>
@@ -35,6 +42,8 @@ public static class TritonCommandLine
         ["--load-model"] = "Inference:LoadModels",
         [RestrictedApis.HttpFlag] = "Inference:HttpRestrictedApi",
         [RestrictedApis.GrpcFlag] = "Inference:GrpcRestrictedProtocol",
+        [Scheduling.RateLimiting.RateLimitResource.Flag] = "Inference:RateLimitResource",
+        [Tracing.TraceConfig.Flag] = "Inference:TraceConfig",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> (and the other <see cref="RepeatedSwitches"/>) into

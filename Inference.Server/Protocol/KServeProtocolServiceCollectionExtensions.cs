@@ -27,6 +27,7 @@ public static class KServeProtocolServiceCollectionExtensions
         });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITensorBufferPool>(ArrayTensorBufferPool.Instance);
+        services.TryAddSingleton<SharedMemory.SharedMemoryManager>();
         services.TryAddSingleton<KServeGrpcService>();
         services.TryAddSingleton<KServeGrpcRoutes>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<KServeGrpcRoutes>, KServeGrpcMethodProvider>());

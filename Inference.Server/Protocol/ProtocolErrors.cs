@@ -5,8 +5,8 @@ namespace Inference.Server.Protocol;
 
 /// <summary>
 /// The one place that maps <see cref="ErrorCode"/> to HTTP statuses and gRPC status codes, as Triton's HTTP frontend
-/// (<c>HttpCodeFromError</c>: INTERNAL 500, NOT_FOUND 404, UNAVAILABLE 503, UNSUPPORTED 501, INVALID_ARG and CANCELLED
-/// 400) and its gRPC frontend (each TRITONSERVER_Error code to the gRPC code of the same name, UNSUPPORTED to
+/// (<c>HttpCodeFromError</c>: INTERNAL 500, NOT_FOUND 404, UNAVAILABLE 503, UNSUPPORTED 501, INVALID_ARG, ALREADY_EXISTS
+/// and CANCELLED 400) and its gRPC frontend (each TRITONSERVER_Error code to the gRPC code of the same name, UNSUPPORTED to
 /// UNIMPLEMENTED). <see cref="ErrorCode.NotReady"/> and <see cref="ErrorCode.Timeout"/> are Triton's UNAVAILABLE.
 /// </summary>
 public static class ProtocolErrors
@@ -21,6 +21,7 @@ public static class ProtocolErrors
         ErrorCode.Cancelled => StatusCodes.Status400BadRequest,
         ErrorCode.Unsupported => StatusCodes.Status501NotImplemented,
         ErrorCode.Internal => StatusCodes.Status500InternalServerError,
+        ErrorCode.AlreadyExists => StatusCodes.Status400BadRequest,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -34,6 +35,7 @@ public static class ProtocolErrors
         ErrorCode.Cancelled => StatusCode.Cancelled,
         ErrorCode.Unsupported => StatusCode.Unimplemented,
         ErrorCode.Internal => StatusCode.Internal,
+        ErrorCode.AlreadyExists => StatusCode.AlreadyExists,
         _ => StatusCode.Internal,
     };
 

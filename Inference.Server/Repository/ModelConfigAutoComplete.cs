@@ -51,6 +51,7 @@ public static class ModelConfigAutoComplete
             config.VersionPolicy.Latest = new() { NumVersions = 1 };
         }
         CompleteInstanceGroups(config, gpuAvailable);
+        SequenceBatchingConfig.ApplyDefaults(config);
 
         if (config.Input.Count == 0 || config.Output.Count == 0)
         {
@@ -72,7 +73,8 @@ public static class ModelConfigAutoComplete
             }
             if (config.Input.Count == 0)
             {
-                foreach (var t in signature.Inputs)
+                var supplied = SequenceBatchingConfig.SuppliedInputs(config);
+                foreach (var t in signature.Inputs.Where(t => !supplied.ContainsKey(t.Name)))
                 {
                     var input = new ModelInput { Name = t.Name, DataType = (ConfigDataType)(int)t.DataType };
                     input.Reshape = FillDims(input.Dims, t.Shape, config.MaxBatchSize);
@@ -150,9 +152,10 @@ public static class ModelConfigAutoComplete
                 return e;
             }
         }
+        var suppliedBySequenceBatcher = SequenceBatchingConfig.SuppliedInputs(config);
         foreach (var model in signature.Inputs)
         {
-            if (!config.Input.Any(i => i.Name == model.Name))
+            if (!config.Input.Any(i => i.Name == model.Name) && !suppliedBySequenceBatcher.ContainsKey(model.Name))
             {
                 return Error(config.Name, $"model file input '{model.Name}' is missing from the config's inputs {Names(config.Input.Select(i => i.Name))}");
             }

@@ -23,7 +23,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         "aspire-inference",
         typeof(ModelManager).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
         ["classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
-         "model_configuration", "statistics", "binary_tensor_data"]);
+         "model_configuration", "statistics", "binary_tensor_data", "system_shared_memory", "cuda_shared_memory", "trace", "logging"]);
 
     private readonly ConcurrentDictionary<string, ModelEntry> _models = new(StringComparer.Ordinal);
 
@@ -215,6 +215,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             request.Dispose();
             return ValueTask.FromResult(InferenceResult.Failure(invalid));
+        }
+        if (request.Trace is { } trace)
+        {
+            trace.ModelVersion = loaded.Version;
         }
         return loaded.Scheduler.InferAsync(request);
     }

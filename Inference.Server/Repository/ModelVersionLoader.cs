@@ -1,6 +1,8 @@
 using Inference.Server.Backends.OnnxRuntime;
 using Inference.Server.Core;
 using Inference.Server.Scheduling;
+using Inference.Server.Scheduling.RateLimiting;
+using Inference.Server.Scheduling.Sequence;
 using Microsoft.Extensions.Logging;
 using ModelConfig = Inference.Server.Protos.ModelConfig;
 
@@ -16,7 +18,7 @@ namespace Inference.Server.Repository;
 /// </summary>
 public sealed class ModelVersionLoader(
     ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory,
-    IModelStatisticsObserverFactory? statisticsObservers = null)
+    IModelStatisticsObserverFactory? statisticsObservers = null, RateLimiter? rateLimiter = null)
 {
     public ModelRepository Repository => repository;
 
@@ -140,15 +142,20 @@ public sealed class ModelVersionLoader(
                     {
                         throw new ModelLoadException(instance.Error!);
                     }
-                    instances.Add(instance.Value!);
+                    var limited = InstanceRateLimiting.Wrap(rateLimiter, config.InstanceGroup[group.Index], instance.Value!, device);
+                    if (!limited.IsSuccess)
+                    {
+                        instance.Value!.Dispose();
+                        throw new ModelLoadException(limited.Error!);
+                    }
+                    instances.Add(limited.Value!);
                 }
             }
             // Each instance's scheduler thread prepares it (CUDA graphs are captured on the thread that replays
             // them) and runs the warmup samples; the version is ready only when all have.
             var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
-            var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
-                loggerFactory.CreateLogger("Inference.Server.Scheduling"), instance => WarmupRunner.RunOn(config, instance, repository));
-            if (scheduler.Prepared.GetAwaiter().GetResult() is { } prepareError)
+            var (scheduler, prepared) = CreateScheduler(name, config, schedulerOptions, instances, statistics);
+            if (prepared.GetAwaiter().GetResult() is { } prepareError)
             {
                 scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();
                 throw new ModelLoadException(prepareError);
@@ -166,6 +173,20 @@ public sealed class ModelVersionLoader(
             DisposeAll(instances);
             return new InferenceError(ErrorCode.Internal, $"failed to load '{name}' version {version}: {e.Message}");
         }
+    }
+
+    private (IScheduler Scheduler, Task<InferenceError?> Prepared) CreateScheduler(
+        string name, ModelConfig config, SchedulerOptions options, List<IModelInstance> instances, ModelStatistics statistics)
+    {
+        var logger = loggerFactory.CreateLogger("Inference.Server.Scheduling");
+        Func<IModelInstance, InferenceError?> warmup = instance => WarmupRunner.RunOn(config, instance, repository);
+        if (config.SchedulingChoiceCase == ModelConfig.SchedulingChoiceOneofCase.SequenceBatching)
+        {
+            var sequence = new SequenceBatchScheduler(name, SequenceBatchingConfig.ToSettings(config), instances, statistics, timeProvider, logger, warmup);
+            return (sequence, sequence.Prepared);
+        }
+        var dynamic = new DynamicBatchScheduler(name, options, instances, statistics, timeProvider, logger, warmup);
+        return (dynamic, dynamic.Prepared);
     }
 
     private static void DisposeAll(List<IModelInstance> instances)

@@ -12,7 +12,7 @@ internal static class SchedulingConfigValidator
         switch (config.SchedulingChoiceCase)
         {
             case ModelConfig.SchedulingChoiceOneofCase.SequenceBatching:
-                return ConfigErrors.Unsupported(f, "sequence_batching", "the sequence batcher is not supported by this server");
+                return SequenceBatchingConfig.Validate(config, f);
             case ModelConfig.SchedulingChoiceOneofCase.EnsembleScheduling:
                 return ConfigErrors.Unsupported(f, "ensemble_scheduling", "ensembles are not supported by this server");
             case ModelConfig.SchedulingChoiceOneofCase.DynamicBatching:
@@ -121,6 +121,10 @@ internal static class SchedulingConfigValidator
                 {
                     return ConfigErrors.Invalid(f, path + ".gpus", $"GPU id {gpu} is not valid");
                 }
+            }
+            if (InstanceRateLimiting.Validate(g.RateLimiter, path, f) is { } rateLimiterError)
+            {
+                return rateLimiterError;
             }
             if (g.SecondaryDevices.Count > 0)
             {

@@ -478,6 +478,7 @@ public sealed class DynamicBatchScheduler : IScheduler
         var request = node.Request;
         var received = request.ReceivedTimestamp != 0 ? request.ReceivedTimestamp : node.EnqueueTimestamp;
         var requestNs = ElapsedNs(received, now);
+        request.Trace?.RecordScheduled(node.EnqueueTimestamp, now);
         if (node.FailureReason is { } reason)
         {
             _statistics.RecordFailure(requestNs, reason);
@@ -514,11 +515,13 @@ public sealed class DynamicBatchScheduler : IScheduler
         {
             var count = batch.Count;
             var rows = 0;
+            var traced = false;
             _requests.Clear();
             foreach (var node in batch)
             {
                 _requests.Add(node.Request);
                 rows += node.Rows;
+                traced |= node.Request.Trace is not null;
             }
             var responses = count < _responseArrays.Length
                 ? _responseArrays[count] ??= new InferenceResponse[count]
@@ -526,6 +529,7 @@ public sealed class DynamicBatchScheduler : IScheduler
 
             var timings = default(ExecutionTimings);
             Exception? failure = null;
+            var computeStart = traced ? scheduler._time.GetTimestamp() : 0;
             try
             {
                 instance.Execute(_requests, responses, ref timings);
@@ -536,6 +540,10 @@ public sealed class DynamicBatchScheduler : IScheduler
                 SchedulerLog.ExecutionFailed(scheduler._logger, scheduler._modelName, instance.Name, count, ex);
             }
             _requests.Clear();
+            if (traced)
+            {
+                RecordCompute(batch, computeStart, scheduler._time.GetTimestamp(), timings);
+            }
 
             if (failure is null)
             {
@@ -576,6 +584,20 @@ public sealed class DynamicBatchScheduler : IScheduler
                 {
                     scheduler.Finish(node);
                 }
+            }
+        }
+
+        /// <summary>The traced requests' COMPUTE_* timestamps: start and end around the run, the input phase's end and
+        /// the output phase's start from the instance's own durations.</summary>
+        private void RecordCompute(List<QueuedRequest> batch, long start, long end, in ExecutionTimings timings)
+        {
+            var frequency = scheduler._time.TimestampFrequency;
+            long Ticks(long ns) => (long)((Int128)ns * frequency / 1_000_000_000);
+            var inputEnd = Math.Min(start + Ticks(timings.ComputeInputNs), end);
+            var outputStart = Math.Max(end - Ticks(timings.ComputeOutputNs), inputEnd);
+            foreach (var node in batch)
+            {
+                node.Request.Trace?.RecordCompute(start, inputEnd, outputStart, end);
             }
         }
     }

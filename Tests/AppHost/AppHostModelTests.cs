@@ -5,9 +5,13 @@ using Aspire.Hosting.Testing;
 namespace Inference.Tests.AppHost;
 
 /// <summary>The AppHost's application model, built (not started) through Aspire.Hosting.Testing.</summary>
-public sealed class AppHostModelTests
+public sealed class AppHostModelTests : IDisposable
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private readonly FakeContainerRuntimes _runtimes = new();
+
+    public void Dispose() => _runtimes.Dispose();
 
     private static async Task<Dictionary<string, IResource>> ModelAsync(params string[] args)
     {
@@ -18,7 +22,7 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task Model_WiresInferencePrometheusGrafanaAndLoadTest()
     {
-        var resources = await ModelAsync("Monitoring:Prometheus=executable");
+        var resources = await ModelAsync("Monitoring:Prometheus=executable", "PATH=" + _runtimes.Answering);
 
         // Aspire adds helper resources of its own (e.g. "<project>-rebuilder"); ours are these six.
         Assert.Subset(resources.Keys.ToHashSet(),
@@ -84,7 +88,7 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task Prometheus_InContainerMode_IsTheOfficialImageOverTheGeneratedConfiguration()
     {
-        var resources = await ModelAsync("Monitoring:Prometheus=container");
+        var resources = await ModelAsync("Monitoring:Prometheus=container", "PATH=" + _runtimes.Answering);
 
         var prometheus = Assert.IsType<ContainerResource>(resources["prometheus"]);
         var image = prometheus.Annotations.OfType<ContainerImageAnnotation>().Single();
@@ -104,6 +108,32 @@ public sealed class AppHostModelTests
         var resources = await ModelAsync();
 
         Assert.IsType(runtime is null ? typeof(ExecutableResource) : typeof(ContainerResource), resources["prometheus"]);
+    }
+
+    [Fact]
+    public async Task WithoutAContainerRuntime_GrafanaIsUnavailable_SayingWhy_AndPrometheusRunsAsAnExecutable()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/prometheus"), "Debian's prometheus is not installed");
+
+        var resources = await ModelAsync("PATH=" + _runtimes.Absent);
+
+        Assert.IsType<ExecutableResource>(resources["prometheus"]);
+        var grafana = Assert.IsType<UnavailableResource>(resources["grafana"]);
+        Assert.Equal("Grafana runs as the container grafana/grafana:11.4.0, and no container runtime answers (no 'docker' on PATH; " +
+            "no 'podman' on PATH). Start Docker or Podman and restart the AppHost; until then Prometheus's own pages show the metrics.",
+            grafana.Reason);
+    }
+
+    [Fact]
+    public async Task PrometheusInContainerMode_WithoutAContainerRuntime_IsUnavailable_AndSoIsGrafana()
+    {
+        var resources = await ModelAsync("Monitoring:Prometheus=container", "PATH=" + _runtimes.Failing);
+
+        var prometheus = Assert.IsType<UnavailableResource>(resources["prometheus"]);
+        Assert.Equal("Monitoring:Prometheus=container, and no container runtime answers ('docker info' failed (exit 1): Cannot " +
+            "connect to the Docker daemon at unix:///var/run/docker.sock.; no 'podman' on PATH). Start Docker or Podman, or set " +
+            "Monitoring:Prometheus=auto or executable to run Debian's /usr/bin/prometheus.", prometheus.Reason);
+        Assert.StartsWith("Grafana runs as the container", Assert.IsType<UnavailableResource>(resources["grafana"]).Reason, StringComparison.Ordinal);
     }
 
     internal static string AppHostDirectory => Path.Combine(RepositoryRoot, "AppHost");

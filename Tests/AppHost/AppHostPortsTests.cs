@@ -7,9 +7,13 @@ using Aspire.Hosting.Testing;
 namespace Inference.Tests.AppHost;
 
 /// <summary>The AppHost's ports are parameters, and one that another process holds stops the start, naming it.</summary>
-public sealed class AppHostPortsTests
+public sealed class AppHostPortsTests : IDisposable
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private readonly FakeContainerRuntimes _runtimes = new();
+
+    public void Dispose() => _runtimes.Dispose();
 
     private static int FreePort()
     {
@@ -24,7 +28,7 @@ public sealed class AppHostPortsTests
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             ["DOTNET_LAUNCH_PROFILE=http", "Monitoring:Prometheus=executable", "Parameters:inference-http-port=18000",
              "Parameters:inference-grpc-port=18001", "Parameters:inference-metrics-port=18002", "Parameters:prometheus-port=19090",
-             "Parameters:grafana-port=13000"], Ct);
+             "Parameters:grafana-port=13000", "PATH=" + _runtimes.Answering], Ct);
         int Port(string resource, string endpoint) => builder.Resources.Single(r => r.Name == resource)
             .Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == endpoint).Port!.Value;
 

@@ -177,7 +177,7 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
                 break;
             case "raw contents count not matching inputs":
                 request.RawInputContents.Add(ByteString.CopyFrom(new byte[64]));
-                fragment = "expected 1 raw_input_contents (one per input), got 2";
+                fragment = "expected 1 raw_input_contents (one per input not in shared memory), got 2";
                 break;
             case "typed contents too short":
                 request.RawInputContents.Clear();

@@ -46,6 +46,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int Pid => _process.Id;
+
     /// <summary>Valid once <see cref="HasExited"/>.</summary>
     public int ExitCode => _process.ExitCode;
 

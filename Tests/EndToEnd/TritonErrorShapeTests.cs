@@ -110,10 +110,10 @@ public sealed class TritonErrorShapeTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, servedVersion.StatusCode);
         }
-        // UNSUPPORTED: shared memory.
-        var shm = """{"inputs":[{"name":"INPUT0","shape":[1,16],"datatype":"FP32","parameters":{"shared_memory_region":"r","shared_memory_byte_size":64}}]}""";
-        await E2E.AssertErrorAsync(await _server.Http.PostAsync("/v2/models/identity/infer", new StringContent(shm), Ct),
-            HttpStatusCode.NotImplemented, "shared memory inputs are not supported");
+        // UNSUPPORTED: model files in a load request.
+        var files = new JsonObject { ["parameters"] = new JsonObject { ["config"] = "{}", ["file:1/model.onnx"] = "AQID" } };
+        await E2E.AssertErrorAsync(await _server.Http.PostAsync("/v2/repository/models/identity/load", new StringContent(files.ToJsonString()), Ct),
+            HttpStatusCode.NotImplemented, "are not supported by this server");
         // INVALID_ARG: a failed load, whatever failed.
         await E2E.AssertErrorAsync(await _server.Http.PostAsync("/v2/repository/models/broken/load", null, Ct), HttpStatusCode.BadRequest, "broken");
         await E2E.AssertRpcErrorAsync(async () => await _server.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "broken" }, cancellationToken: Ct),

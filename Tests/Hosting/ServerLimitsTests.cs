@@ -16,7 +16,8 @@ public sealed class ServerLimitsTests
     public void Defaults_AreKestrels_AndConnectionsAreUnlimited()
     {
         var o = new InferenceServerOptions();
-        Assert.Equal((32 * 1024, 100, 130, 30, 0L), (o.MaxRequestHeaderBytes, o.MaxRequestHeaderCount, o.KeepAliveTimeoutSeconds, o.RequestHeadersTimeoutSeconds, o.MaxConcurrentConnections));
+        Assert.Equal((32 * 1024, 100, 130, 30, 0L, 1024),
+            (o.MaxRequestHeaderBytes, o.MaxRequestHeaderCount, o.KeepAliveTimeoutSeconds, o.RequestHeadersTimeoutSeconds, o.MaxConcurrentConnections, o.GrpcMaxConcurrentStreams));
         Assert.Empty(o.Validate());
     }
 
@@ -29,10 +30,12 @@ public sealed class ServerLimitsTests
                 "Inference:KeepAliveTimeoutSeconds must be 1..86400 seconds (got 0).",
                 "Inference:RequestHeadersTimeoutSeconds must be 1..86400 seconds (got -1).",
                 "Inference:MaxConcurrentConnections must be 0 (unlimited) or more (got -1).",
+                "Inference:GrpcMaxConcurrentStreams must be 1..65536 (got 0).",
             ],
             new InferenceServerOptions
             {
                 MaxRequestHeaderBytes = 10, MaxRequestHeaderCount = 0, KeepAliveTimeoutSeconds = 0, RequestHeadersTimeoutSeconds = -1, MaxConcurrentConnections = -1,
+                GrpcMaxConcurrentStreams = 0,
             }.Validate());
 
     [Fact]
@@ -94,6 +97,39 @@ public sealed class ServerLimitsTests
         using var second = await ConnectAsync(server);
         await SendAsync(second, "GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n");
         Assert.True(await ClosedWithinAsync(second, TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData(null, 1024)]
+    [InlineData("--grpc-max-concurrent-streams=7", 7)]
+    public async Task GrpcPort_AnnouncesItsStreamLimit_InItsHttp2Settings(string? option, int expected)
+    {
+        using var repository = new TempDirectory();
+        await using var server = await ServerHost.StartAsync(repository.Path, option is null ? Array.Empty<string>() : [option]);
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, server.GrpcAddress.Port, Ct);
+        // The client preface and an empty SETTINGS frame; the server's first frame is its SETTINGS.
+        await socket.SendAsync(Encoding.ASCII.GetBytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").Concat(new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 }).ToArray(), SocketFlags.None, Ct);
+        var header = await ReceiveExactlyAsync(socket, 9);
+        Assert.Equal(4, header[3]); // SETTINGS
+        var payload = await ReceiveExactlyAsync(socket, (header[0] << 16) | (header[1] << 8) | header[2]);
+        var settings = Enumerable.Range(0, payload.Length / 6).ToDictionary(
+            i => (payload[6 * i] << 8) | payload[(6 * i) + 1],
+            i => (payload[(6 * i) + 2] << 24) | (payload[(6 * i) + 3] << 16) | (payload[(6 * i) + 4] << 8) | payload[(6 * i) + 5]);
+        Assert.Equal(expected, settings[3]); // SETTINGS_MAX_CONCURRENT_STREAMS
+    }
+
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        for (var read = 0; read < count;)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, Ct);
+            Assert.True(n > 0, "the server closed the connection");
+            read += n;
+        }
+        return buffer;
     }
 
     private static async Task<Socket> ConnectAsync(ServerHost server)

@@ -186,13 +186,14 @@ public class GrpcEndToEndTests(ProtocolHostFixture fixture) : IClassFixture<Prot
     }
 
     [Fact]
-    public async Task SharedMemoryAndTrace_AreUnimplementedWithAMessage()
+    public async Task Trace_IsUnimplementedWithAMessage_SharedMemoryIsServed()
     {
         var e = await Assert.ThrowsAsync<RpcException>(async () =>
-            await Client.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest(), cancellationToken: Ct));
+            await Client.TraceSettingAsync(new TraceSettingRequest(), cancellationToken: Ct));
 
         Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
-        Assert.Contains("shared memory", e.Status.Detail);
+        Assert.Contains("trace settings", e.Status.Detail);
+        Assert.Empty((await Client.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest(), cancellationToken: Ct)).Regions);
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public class HttpInferRequestParserTests
     [InlineData("""{"inputs":[{"name":"A","datatype":"FP32","data":[1]}]}""", "input 'A' is missing 'shape'")]
     [InlineData("""{"inputs":[{"name":"A","shape":[1],"data":[1]}]}""", "input 'A' is missing 'datatype'")]
     [InlineData("""{"inputs":[{"name":"A","shape":[1],"datatype":"FLOAT","data":[1]}]}""", "unknown datatype 'FLOAT'")]
-    [InlineData("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32"}]}""", "sets neither 'data' nor 'binary_data_size'")]
+    [InlineData("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32"}]}""", "Input must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', 'shared_memory_region' in 'parameters'. But no field is set (input 'A')")]
     [InlineData("""{"inputs":[{"name":"A","shape":[2],"datatype":"FP32","data":[1]}]}""", "data has 1 elements but its shape needs 2")]
     [InlineData("""{"inputs":[{"name":"A","shape":[-1],"datatype":"FP32","data":[1]}]}""", "negative dimension")]
     [InlineData("""{"inputs":[{"name":"A","shape":["1"],"datatype":"FP32","data":[1]}]}""", "must be an array of integers")]
@@ -129,11 +129,29 @@ public class HttpInferRequestParserTests
     }
 
     [Fact]
-    public void Parse_SharedMemoryInput_IsUnsupported()
+    public void Parse_SharedMemoryInputWithoutByteSize_IsInvalid()
     {
         var error = ParseError("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32","parameters":{"shared_memory_region":"r"}}]}"""u8.ToArray());
 
+        Assert.Equal(ErrorCode.InvalidArgument, error.Code);
+        Assert.Equal("'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor 'A'", error.Message);
+    }
+
+    [Fact]
+    public void Parse_SharedMemoryInput_WithoutAManager_IsUnsupported()
+    {
+        var error = ParseError(
+            """{"inputs":[{"name":"A","shape":[1],"datatype":"FP32","parameters":{"shared_memory_region":"r","shared_memory_byte_size":4}}]}"""u8.ToArray());
+
         Assert.Equal(ErrorCode.Unsupported, error.Code);
+    }
+
+    [Fact]
+    public void Parse_SharedMemoryOffsetWithoutRegion_IsInvalid()
+    {
+        var error = ParseError("""{"inputs":[{"name":"A","shape":[1],"datatype":"FP32","data":[1],"parameters":{"shared_memory_offset":4}}]}"""u8.ToArray());
+
+        Assert.Equal("'shared_memory_offset' can not be specified without 'shared_memory_region' parameter for tensor 'A'", error.Message);
     }
 
     private static HttpInferRequest Parse(byte[] body, int? headerLength = null)

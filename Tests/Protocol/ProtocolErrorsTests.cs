@@ -15,6 +15,7 @@ public class ProtocolErrorsTests
     [InlineData(ErrorCode.Cancelled, 400, StatusCode.Cancelled)]
     [InlineData(ErrorCode.Unsupported, 501, StatusCode.Unimplemented)]
     [InlineData(ErrorCode.Internal, 500, StatusCode.Internal)]
+    [InlineData(ErrorCode.AlreadyExists, 400, StatusCode.AlreadyExists)]
     public void EveryErrorCode_MapsToTritonsHttpStatusAndGrpcCode(ErrorCode code, int http, StatusCode grpc)
     {
         Assert.Equal(http, ProtocolErrors.ToHttpStatus(code));

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Inference.Server.ModelTools;
+using Inference.Tests.EndToEnd;
 using Inference.Tests.ModelTools;
 using LoadTest.Reliability;
 
@@ -52,8 +53,9 @@ public sealed class ReliabilitySuiteTests
         var bounded = Regex.Replace(text, @"(max_queue_delay_microseconds: \d+\n)", "$1  default_queue_policy { max_queue_size: 8 }\n");
         Assert.NotEqual(text, bounded);
         await File.WriteAllTextAsync(config, bounded, ct);
+        // A child process: the suite reads the server's /proc entries and ends it with SIGTERM.
         await using var server = await ServerProcess.StartAsync(
-            ["--model-repository=" + repository.Path, "--model-control-mode=explicit", "--load-model=*", "--max-request-body-bytes=4194304"], ct);
+            repository.Path, "--model-control-mode=explicit", "--load-model=*", "--max-request-body-bytes=4194304");
         var options = new ReliabilityOptions
         {
             HttpUrl = server.HttpAddress,

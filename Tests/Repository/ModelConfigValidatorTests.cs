@@ -64,7 +64,8 @@ public class ModelConfigValidatorTests
     [InlineData("output { name: \"\" data_type: TYPE_FP32 dims: [ 1 ] }", "output[1].name: must be set")]
     [InlineData("output { name: \"s\" data_type: TYPE_INT64 dims: [ 1 ] is_shape_tensor: true }", "output[1].is_shape_tensor: shape tensors are not supported")]
     [InlineData("dynamic_batching { }", "dynamic_batching: requires max_batch_size > 0")]
-    [InlineData("sequence_batching { }", "sequence_batching: the sequence batcher is not supported")]
+    [InlineData("max_batch_size: 4 sequence_batching { oldest { max_candidate_sequences: 0 } }", "sequence_batching.oldest.max_candidate_sequences: must be >= 1, got 0")]
+    [InlineData("sequence_batching { state { input_name: \"S\" output_name: \"T\" data_type: TYPE_FP32 dims: [ -1 ] } }", "sequence_batching.state[0].dims: implicit state needs fixed, positive dims")]
     [InlineData("instance_group { count: -1 }", "instance_group[0].count: must be >= 1, got -1")]
     [InlineData("instance_group { kind: KIND_CPU gpus: [ 0 ] }", "instance_group[0].gpus: is only valid for KIND_GPU or KIND_AUTO groups")]
     [InlineData("instance_group { kind: KIND_MODEL }", "instance_group[0].kind: KIND_MODEL is not supported")]
@@ -84,9 +85,25 @@ public class ModelConfigValidatorTests
     public void MatchingReshape_WithVariableDims_IsValid() =>
         Assert.Null(ModelConfigValidator.Validate(With("input { name: \"z\" data_type: TYPE_FP32 dims: [ -1, 6 ] reshape { shape: [ -1, 2, 3 ] } }"), File));
 
+    [Theory]
+    [InlineData("control_input [ { name: \"S\" control [ { kind: CONTROL_SEQUENCE_START } ] } ]",
+        "sequence batching must specify either 'int32_false_true', 'fp32_false_true' or 'bool_false_true' for CONTROL_SEQUENCE_START for m")]
+    [InlineData("control_input [ { name: \"S\" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] fp32_false_true: [ 0, 1 ] } ] } ]",
+        "sequence batching specifies more than one from 'int32_false_true', 'fp32_false_true' and 'bool_false_true' for CONTROL_SEQUENCE_START for m")]
+    [InlineData("control_input [ { name: \"S\" control [ { kind: CONTROL_SEQUENCE_END int32_false_true: [ 1 ] } ] } ]",
+        "sequence batching control 'int32_false_true' must have exactly 2 entries for CONTROL_SEQUENCE_END for m")]
+    [InlineData("control_input [ { name: \"S\" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] }, { name: \"S\" control [ { kind: CONTROL_SEQUENCE_END int32_false_true: [ 0, 1 ] } ] } ]",
+        "sequence batching control tensor 'S' is specified for multiple control kinds for m")]
+    [InlineData("control_input [ { name: \"C\" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_FP32 } ] } ]",
+        "unexpected data type for control CONTROL_SEQUENCE_CORRID for m. Allowed data types are TYPE_UINT64, TYPE_INT64, TYPE_UINT32, TYPE_INT32 and TYPE_STRING")]
+    [InlineData("direct { minimum_slot_utilization: 1.5 }", "sequence batching minimum slot utilization must be in range (0.0, 1.0] for m")]
+    [InlineData("state [ { input_name: \"x\" output_name: \"s\" data_type: TYPE_FP32 dims: [ 1 ] } ]", "State input name 'x' cannot be the same as a model input name")]
+    public void SequenceBatchingErrors_UseTritonsMessages(string batching, string expected) =>
+        Assert.Equal(expected, Error(With($"sequence_batching {{ {batching} }}")));
+
     [Fact]
     public void UnsupportedFeatures_UseTheUnsupportedCode() =>
-        Assert.Equal(ErrorCode.Unsupported, ModelConfigValidator.Validate(With("sequence_batching { }"), File)!.Code);
+        Assert.Equal(ErrorCode.Unsupported, ModelConfigValidator.Validate(With("sequence_batching { iterative_sequence: true }"), File)!.Code);
 
     [Theory]
     [InlineData("preferred_batch_size: [ 0 ]", "dynamic_batching.preferred_batch_size[0]: 0 is not valid; preferred batch sizes must be in 1..max_batch_size (8)")]

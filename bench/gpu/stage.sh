@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Stages what the lent GPU machine needs (it has no dotnet and no network) into two folders of the checkout that the
-# device tool sends (/work/main by default), each git-ignored through .git/info/exclude and under 64 MiB:
+# device tool sends (this checkout by default), each git-ignored through .git/info/exclude and under 64 MiB:
 #   .gpu-stage/  the CUDA provider pruned to sm_90 (xz -9, ~52 MB) + the device scripts   -> carry in call 1 (prepare.sh)
 #   .gpu-app/    the self-contained server and LoadTest (xz) + the device scripts           -> carry in calls 2, 3
 # Usage: bench/gpu/stage.sh [CHECKOUT] (run from the repository root of the worktree to publish)
 set -euo pipefail
-DEST=${1:-/work/main}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+DEST=${1:-$SRC}
+# The material folder beside the checkout (../shared) holds the CUDA fatbin pruner; SHARED overrides it.
+SHARED=${SHARED:-$SRC/../shared}
 W=${WORK:-/tmp/gpu-bench-stage}; mkdir -p "$W"
 mkdir -p "$DEST/.git/info"; touch "$DEST/.git/info/exclude"
 for d in /.gpu-stage/ /.gpu-app/; do grep -qxF "$d" "$DEST/.git/info/exclude" || echo "$d" >> "$DEST/.git/info/exclude"; done
@@ -16,7 +18,7 @@ if [ ! -f "$W/server/Inference.Server" ]; then
   dotnet publish "$SRC/LoadTest/LoadTest.csproj" -c Release -r linux-x64 --self-contained -o "$W/loadtest" -v q -nologo
 fi
 if [ ! -f "$W/libonnxruntime_providers_cuda.so.xz" ]; then
-  python3 /work/shared/gpu/prune-cuda-fatbin.py "$W/server/libonnxruntime_providers_cuda.so" "$W/libonnxruntime_providers_cuda.so" 90
+  python3 "$SHARED/gpu/prune-cuda-fatbin.py" "$W/server/libonnxruntime_providers_cuda.so" "$W/libonnxruntime_providers_cuda.so" 90
   xz -T2 -9 -c "$W/libonnxruntime_providers_cuda.so" > "$W/libonnxruntime_providers_cuda.so.xz"
 fi
 rm -rf "$W/app"; mkdir -p "$W/app"

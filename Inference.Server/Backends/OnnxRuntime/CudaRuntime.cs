@@ -14,6 +14,7 @@ internal static partial class CudaRuntime
 
     public const int MemcpyHostToDevice = 1;
     public const int MemcpyDeviceToHost = 2;
+    public const int MemcpyDeviceToDevice = 3;
     public const uint StreamNonBlocking = 1;
     public const uint EventBlockingSync = 1;
     public const uint EventDisableTiming = 2;

@@ -257,7 +257,7 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         for (var r = start; r < end; r++)
         {
             var data = requests[r].FindInput(input.Name)?.Data ?? default;
-            if (!pool.Contains(data))
+            if (!pool.Contains(data) && !OnThisDevice(data, out _))
             {
                 return false;
             }
@@ -271,6 +271,13 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         long offset = 0;
         foreach (var data in _pageLocked)
         {
+            if (OnThisDevice(data, out var device))
+            {
+                CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer + (nint)offset, device, (nuint)data.Length,
+                    CudaRuntime.MemcpyDeviceToDevice, _stream.Handle), "cudaMemcpyAsync(device to device)");
+                offset += data.Length;
+                continue;
+            }
             fixed (byte* source = data.Span)
             {
                 CudaRuntime.Check(CudaRuntime.MemcpyAsync(input.Device!.Pointer + (nint)offset, (nint)source, (nuint)data.Length,
@@ -282,6 +289,20 @@ internal sealed unsafe class GpuIoRunner : IDisposable
         {
             GpuTrace.Write($"run: {end - start} page-locked requests copied to the device without a gather");
         }
+        return true;
+    }
+
+    /// <summary>True when <paramref name="data"/> is a CUDA shared memory input on this instance's device
+    /// (<see cref="SharedMemory.DeviceBackedMemory"/>); <paramref name="pointer"/> is then its first byte on the device.</summary>
+    private bool OnThisDevice(ReadOnlyMemory<byte> data, out nint pointer)
+    {
+        pointer = 0;
+        if (!System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager(data, out SharedMemory.DeviceBackedMemory? device, out var start, out _)
+            || device.DeviceId != _stream.DeviceId)
+        {
+            return false;
+        }
+        pointer = device.DevicePointer + start;
         return true;
     }
 

@@ -152,7 +152,8 @@ public static class OnnxRuntimeBackend
             }
         }
 
-        if (config.Input.Count > 0 && config.Input.Count != signature.Inputs.Count)
+        var supplied = Repository.SequenceBatchingConfig.SuppliedInputs(config);
+        if (config.Input.Count > 0 && config.Input.Count + supplied.Count != signature.Inputs.Count)
         {
             return Invalid($"config of '{config.Name}' lists {config.Input.Count} inputs, the model has {signature.Inputs.Count} " +
                 $"({string.Join(", ", signature.Inputs.Select(i => i.Name))})");
@@ -162,7 +163,14 @@ public static class OnnxRuntimeBackend
         foreach (var t in signature.Inputs)
         {
             var configured = config.Input.FirstOrDefault(i => i.Name == t.Name);
-            if (config.Input.Count > 0 && configured is null)
+            if (supplied.TryGetValue(t.Name, out var suppliedType))
+            {
+                if (suppliedType != t.DataType)
+                {
+                    return Invalid($"sequence batching input '{t.Name}': config says {suppliedType.ToConfigName()}, the model has {t.DataType.ToConfigName()}");
+                }
+            }
+            else if (config.Input.Count > 0 && configured is null)
             {
                 return Invalid($"model input '{t.Name}' is missing from the config of '{config.Name}'");
             }
@@ -173,6 +181,13 @@ public static class OnnxRuntimeBackend
             var reshape = configured?.Reshape is { } r ? r.Shape.ToArray() : null;
             inputs.Add(new InputPlan(t.Name, t.DataType, OnnxTypeMap.ToElementType(t.DataType), reshape,
                 new PinnedStagingBuffer(InitialStagingBytes(t, reshape, config.MaxBatchSize))));
+        }
+        foreach (var name in supplied.Keys)
+        {
+            if (signature.Inputs.All(i => i.Name != name))
+            {
+                return Invalid($"sequence batching input '{name}' is not an input of the model (inputs: {string.Join(", ", signature.Inputs.Select(i => i.Name))})");
+            }
         }
         foreach (var configured in config.Input)
         {

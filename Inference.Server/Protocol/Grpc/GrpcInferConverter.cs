@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Inference.Server.Core;
 using Inference.Server.Protos;
+using Inference.Server.SharedMemory;
 
 namespace Inference.Server.Protocol.Grpc;
 
@@ -9,14 +10,33 @@ namespace Inference.Server.Protocol.Grpc;
 /// <see cref="InferenceResponse"/> to ModelInferResponse. Each raw input's pooled buffer becomes its tensor's owner
 /// (no copy); typed <c>contents</c> are copied once into a <see cref="PooledBuffer"/>. Responses always use
 /// <c>raw_output_contents</c> (as Triton), wrapping the response's buffers without copying: the caller keeps the
-/// response alive until the message is serialized. Stateless; thread-safe.
+/// response alive until the message is serialized. Inputs and outputs with Triton's <c>shared_memory_*</c> parameters
+/// are resolved against the server's <see cref="SharedMemoryManager"/>; <c>raw_input_contents</c> then holds one entry
+/// per input that is not in shared memory, and a shared memory output's <c>raw_output_contents</c> entry is empty (as
+/// Triton). Request parameters starting with <c>triton_</c> are reserved: only
+/// <see cref="EnableEmptyFinalResponseParameter"/> is accepted (a bool). Stateless; thread-safe.
 /// </summary>
 public static class GrpcInferConverter
 {
     public const string ClassificationParameter = "classification";
 
-    public static Result<InferenceRequest> ToRequest(PooledInferRequest received, CancellationToken cancellationToken, long receivedTimestamp)
+    /// <summary>Triton's one allowed <c>triton_</c> request parameter: ask for an empty final response on a stream.</summary>
+    public const string EnableEmptyFinalResponseParameter = "triton_enable_empty_final_response";
+
+    /// <summary>The stream response parameter that marks a request's last response.</summary>
+    public const string FinalResponseParameter = "triton_final_response";
+
+    public static Result<InferenceRequest> ToRequest(PooledInferRequest received, CancellationToken cancellationToken, long receivedTimestamp) =>
+        ToRequest(received, cancellationToken, receivedTimestamp, null, ArrayTensorBufferPool.Instance, out _);
+
+    /// <summary>As <see cref="ToRequest(PooledInferRequest, CancellationToken, long)"/>; <paramref name="sharedMemoryOutputs"/>
+    /// receives the outputs that go into shared memory (null when none), which the caller writes after inference and then
+    /// disposes.</summary>
+    public static Result<InferenceRequest> ToRequest(
+        PooledInferRequest received, CancellationToken cancellationToken, long receivedTimestamp,
+        SharedMemoryManager? sharedMemory, ITensorBufferPool pool, out SharedMemoryOutputs? sharedMemoryOutputs)
     {
+        sharedMemoryOutputs = null;
         var message = received.Message;
         var version = VersionParser.Parse(message.ModelVersion);
         if (!version.IsSuccess)
@@ -24,10 +44,15 @@ public static class GrpcInferConverter
             return version.Error!;
         }
         var rawCount = received.RawCount;
-        if (rawCount > 0 && rawCount != message.Inputs.Count)
+        var rawNeeded = 0;
+        foreach (var input in message.Inputs)
+        {
+            rawNeeded += input.Parameters.ContainsKey(SharedMemoryTensors.RegionParameter) ? 0 : 1;
+        }
+        if (rawCount > 0 && rawCount != rawNeeded)
         {
             return ProtocolErrors.Invalid(
-                $"expected {message.Inputs.Count} raw_input_contents (one per input), got {rawCount}");
+                $"expected {rawNeeded} raw_input_contents (one per input not in shared memory), got {rawCount}");
         }
         uint priority = 0;
         ulong timeout = 0;
@@ -57,6 +82,18 @@ public static class GrpcInferConverter
                 }
                 timeout = r.Value;
             }
+            else if (key.StartsWith("triton_", StringComparison.Ordinal))
+            {
+                if (key != EnableEmptyFinalResponseParameter)
+                {
+                    return ProtocolErrors.Invalid(
+                        $"parameter keys starting with 'triton_' are reserved for Triton usage. Only the following keys starting with 'triton_' are allowed: {EnableEmptyFinalResponseParameter}");
+                }
+                if (value is not bool)
+                {
+                    return ProtocolErrors.Invalid($"invalid value type for '{key}' parameter, expected bool_param.");
+                }
+            }
             else
             {
                 (parameters ??= new Dictionary<string, object>(StringComparer.Ordinal))[key] = value;
@@ -73,9 +110,19 @@ public static class GrpcInferConverter
             CancellationToken = cancellationToken,
             ReceivedTimestamp = receivedTimestamp,
         };
+        var rawIndex = 0;
         for (var i = 0; i < message.Inputs.Count; i++)
         {
-            var tensor = ToTensor(message.Inputs[i], received, rawCount > 0 ? i : -1);
+            var input = message.Inputs[i];
+            var shm = SharedMemoryParameters(input.Name, input.Parameters);
+            if (!shm.IsSuccess)
+            {
+                request.Dispose();
+                return shm.Error!;
+            }
+            var tensor = shm.Value is { } where
+                ? ToSharedMemoryTensor(input, where, sharedMemory, pool)
+                : ToTensor(input, received, rawCount > 0 ? rawIndex++ : -1);
             if (!tensor.IsSuccess)
             {
                 request.Dispose();
@@ -101,19 +148,89 @@ public static class GrpcInferConverter
                 }
                 classification = (int)n;
             }
-            if (output.Parameters.ContainsKey("shared_memory_region"))
+            var shm = SharedMemoryParameters(output.Name, output.Parameters);
+            var error = shm.Error;
+            if (error is null && shm.Value is { } where)
             {
+                error = classification > 0
+                    ? ProtocolErrors.Invalid("output can't set both 'shared_memory_region' and 'classification'")
+                    : (sharedMemoryOutputs ??= new SharedMemoryOutputs()).Add(sharedMemory, output.Name, where);
+            }
+            if (error is not null)
+            {
+                sharedMemoryOutputs?.Dispose();
+                sharedMemoryOutputs = null;
                 request.Dispose();
-                return new InferenceError(ErrorCode.Unsupported, "shared memory outputs are not supported");
+                return error;
             }
             request.Outputs.Add(new RequestedOutput(output.Name, classification));
         }
         return request;
     }
 
+    /// <summary>Triton's checks of a tensor's <c>shared_memory_*</c> parameters: null when it has none.</summary>
+    private static Result<SharedMemoryReference?> SharedMemoryParameters(string tensor, Google.Protobuf.Collections.MapField<string, InferParameter> parameters)
+    {
+        string? region = null;
+        if (parameters.TryGetValue(SharedMemoryTensors.RegionParameter, out var r))
+        {
+            if (r.ParameterChoiceCase != InferParameter.ParameterChoiceOneofCase.StringParam)
+            {
+                return ProtocolErrors.Invalid($"invalid value type for 'shared_memory_region' parameter for tensor '{tensor}', expected string_param.");
+            }
+            region = r.StringParam;
+        }
+        var offset = 0L;
+        if (parameters.TryGetValue(SharedMemoryTensors.OffsetParameter, out var o))
+        {
+            if (region is null)
+            {
+                return ProtocolErrors.Invalid($"'shared_memory_offset' can not be specified without 'shared_memory_region' parameter for tensor '{tensor}'");
+            }
+            if (o.ParameterChoiceCase != InferParameter.ParameterChoiceOneofCase.Int64Param || o.Int64Param < 0)
+            {
+                return ProtocolErrors.Invalid($"invalid value type for 'shared_memory_offset' parameter for tensor '{tensor}', expected a non-negative int64_param.");
+            }
+            offset = o.Int64Param;
+        }
+        if (!parameters.TryGetValue(SharedMemoryTensors.ByteSizeParameter, out var b))
+        {
+            return region is null
+                ? new Result<SharedMemoryReference?>(null, null)
+                : ProtocolErrors.Invalid($"'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor '{tensor}'");
+        }
+        if (region is null)
+        {
+            return ProtocolErrors.Invalid($"'shared_memory_byte_size' can not be specified without 'shared_memory_region' parameter for tensor '{tensor}'");
+        }
+        if (b.ParameterChoiceCase != InferParameter.ParameterChoiceOneofCase.Int64Param || b.Int64Param < 0)
+        {
+            return ProtocolErrors.Invalid($"invalid value type for 'shared_memory_byte_size' parameter for tensor '{tensor}', expected a non-negative int64_param.");
+        }
+        return new SharedMemoryReference(region, (ulong)offset, (ulong)b.Int64Param);
+    }
+
+    private static Result<InferTensor> ToSharedMemoryTensor(
+        ModelInferRequest.Types.InferInputTensor input, SharedMemoryReference where, SharedMemoryManager? sharedMemory, ITensorBufferPool pool)
+    {
+        if (!DataTypes.TryParseWireName(input.Datatype, out var type))
+        {
+            return ProtocolErrors.Invalid($"input '{input.Name}' has unknown datatype '{input.Datatype}'");
+        }
+        if (input.Contents is not null)
+        {
+            return ProtocolErrors.Invalid($"unexpected 'content' provided when using shared memory for input tensor '{input.Name}'");
+        }
+        var shape = input.Shape.ToArray();
+        var count = TensorWireChecks.ElementCount(input.Name, shape);
+        return count.IsSuccess
+            ? SharedMemoryTensors.Input(sharedMemory, pool, input.Name, type, shape, count.Value, where)
+            : count.Error!;
+    }
+
     /// <summary>The reply; it references <paramref name="response"/>'s buffers, so dispose the response only after
     /// the reply is written.</summary>
-    public static ModelInferResponse ToMessage(InferenceResponse response)
+    public static ModelInferResponse ToMessage(InferenceResponse response, SharedMemoryOutputs? sharedMemory = null)
     {
         var message = new ModelInferResponse
         {
@@ -126,6 +243,17 @@ public static class GrpcInferConverter
             var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = output.DataType.ToWireName() };
             tensor.Shape.Add(output.Shape);
             message.Outputs.Add(tensor);
+            if (sharedMemory?.For(output.Name) is { } window)
+            {
+                tensor.Parameters[SharedMemoryTensors.RegionParameter] = new InferParameter { StringParam = window.RegionName };
+                tensor.Parameters[SharedMemoryTensors.ByteSizeParameter] = new InferParameter { Int64Param = output.Data.Length };
+                if (window.Offset != 0)
+                {
+                    tensor.Parameters[SharedMemoryTensors.OffsetParameter] = new InferParameter { Int64Param = (long)window.Offset };
+                }
+                message.RawOutputContents.Add(ByteString.Empty);
+                continue;
+            }
             message.RawOutputContents.Add(UnsafeByteOperations.UnsafeWrap(output.Data));
         }
         return message;
@@ -137,10 +265,6 @@ public static class GrpcInferConverter
         if (!DataTypes.TryParseWireName(input.Datatype, out var type))
         {
             return ProtocolErrors.Invalid($"input '{input.Name}' has unknown datatype '{input.Datatype}'");
-        }
-        if (input.Parameters.ContainsKey("shared_memory_region"))
-        {
-            return new InferenceError(ErrorCode.Unsupported, "shared memory inputs are not supported");
         }
         var shape = input.Shape.ToArray();
         var count = TensorWireChecks.ElementCount(input.Name, shape);

@@ -2,6 +2,8 @@ using Grpc.Core;
 using Inference.Server.Core;
 using Inference.Server.Hosting;
 using Inference.Server.Protos;
+using Inference.Server.SharedMemory;
+using Inference.Server.Tracing;
 
 namespace Inference.Server.Protocol.Grpc;
 
@@ -9,14 +11,21 @@ namespace Inference.Server.Protocol.Grpc;
 /// Triton's GRPCInferenceService over <see cref="IInferenceServer"/>: translation only. ModelInfer and
 /// ModelStreamInfer take <see cref="PooledInferRequest"/> (see <see cref="KServeGrpcMethodProvider"/>). Expected failures become
 /// <see cref="RpcException"/> with the status code of <see cref="ProtocolErrors.ToGrpcStatusCode"/>; on the
-/// stream they become <c>error_message</c> replies and the stream goes on. Shared memory, trace and log
-/// settings answer UNIMPLEMENTED.
+/// stream they become <c>error_message</c> replies and the stream goes on; every stream reply carries
+/// <c>triton_final_response</c> (true: no model here is decoupled, so each request has exactly one response and
+/// <c>triton_enable_empty_final_response</c> adds none). Shared memory goes to <see cref="SharedMemoryGrpc"/>; trace and
+/// log settings go to <see cref="GrpcTraceSettings"/> and <see cref="GrpcLogSettings"/>.
 /// </summary>
 /// <remarks>While the server stops, each ModelStreamInfer stream ends once the drain is over (<see cref="ServerDrain.Drained"/>):
 /// it stops reading, writes the replies it owes, and ends with UNAVAILABLE "server is shutting down".</remarks>
-public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time, ServerDrain? drain = null)
+public sealed class KServeGrpcService(
+    IInferenceServer server, TimeProvider time, ServerDrain? drain = null, SharedMemoryManager? sharedMemory = null, ITensorBufferPool? pool = null,
+    TraceManager? traces = null, ServerLogSettings? logSettings = null)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
+    private readonly SharedMemoryManager _sharedMemory = sharedMemory ?? new SharedMemoryManager();
+    private readonly ITensorBufferPool _pool = pool ?? ArrayTensorBufferPool.Instance;
+
     private static readonly Status StreamClosedForShutdown = new(StatusCode.Unavailable,
         "server is shutting down: the stream is closed; every request read on it has been answered");
 
@@ -59,13 +68,16 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
     {
         using (request)
         {
-            var (response, error) = await InferAsync(request, context.CancellationToken);
-            if (error is not null)
+            var (response, error, shm) = await InferAsync(request, context.CancellationToken);
+            using (shm)
             {
-                throw ProtocolErrors.ToRpcException(error);
+                if (error is not null)
+                {
+                    throw ProtocolErrors.ToRpcException(error);
+                }
+                context.GetHttpContext().Response.RegisterForDispose(response!);
+                return GrpcInferConverter.ToMessage(response!, shm);
             }
-            context.GetHttpContext().Response.RegisterForDispose(response!);
-            return GrpcInferConverter.ToMessage(response!);
         }
     }
 
@@ -105,15 +117,17 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
         {
             InferenceResponse? response;
             InferenceError? error;
+            SharedMemoryOutputs? shm;
             using (request)
             {
-                (response, error) = await InferAsync(request, context.CancellationToken);
+                (response, error, shm) = await InferAsync(request, context.CancellationToken);
             }
+            using (shm)
             using (response)
             {
                 // An error names its request too (id, model), so a client with many in flight can match it.
                 var reply = error is null
-                    ? new ModelStreamInferResponse { InferResponse = GrpcInferConverter.ToMessage(response!) }
+                    ? new ModelStreamInferResponse { InferResponse = GrpcInferConverter.ToMessage(response!, shm) }
                     : new ModelStreamInferResponse
                     {
                         ErrorMessage = error.Message,
@@ -124,6 +138,7 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
                             Id = request.Message.Id,
                         },
                     };
+                reply.InferResponse.Parameters[GrpcInferConverter.FinalResponseParameter] = new InferParameter { BoolParam = true };
                 await writeLock.WaitAsync(context.CancellationToken);
                 try
                 {
@@ -195,38 +210,60 @@ public sealed class KServeGrpcService(IInferenceServer server, TimeProvider time
     }
 
     public override Task<SystemSharedMemoryStatusResponse> SystemSharedMemoryStatus(SystemSharedMemoryStatusRequest request, ServerCallContext context) =>
-        throw Unimplemented("system shared memory");
+        Task.FromResult(SharedMemoryGrpc.SystemStatus(_sharedMemory, request));
 
     public override Task<SystemSharedMemoryRegisterResponse> SystemSharedMemoryRegister(SystemSharedMemoryRegisterRequest request, ServerCallContext context) =>
-        throw Unimplemented("system shared memory");
+        Task.FromResult(SharedMemoryGrpc.SystemRegister(_sharedMemory, request));
 
     public override Task<SystemSharedMemoryUnregisterResponse> SystemSharedMemoryUnregister(SystemSharedMemoryUnregisterRequest request, ServerCallContext context) =>
-        throw Unimplemented("system shared memory");
+        Task.FromResult(SharedMemoryGrpc.SystemUnregister(_sharedMemory, request));
 
     public override Task<CudaSharedMemoryStatusResponse> CudaSharedMemoryStatus(CudaSharedMemoryStatusRequest request, ServerCallContext context) =>
-        throw Unimplemented("CUDA shared memory");
+        Task.FromResult(SharedMemoryGrpc.CudaStatus(_sharedMemory, request));
 
     public override Task<CudaSharedMemoryRegisterResponse> CudaSharedMemoryRegister(CudaSharedMemoryRegisterRequest request, ServerCallContext context) =>
-        throw Unimplemented("CUDA shared memory");
+        Task.FromResult(SharedMemoryGrpc.CudaRegister(_sharedMemory, request));
 
     public override Task<CudaSharedMemoryUnregisterResponse> CudaSharedMemoryUnregister(CudaSharedMemoryUnregisterRequest request, ServerCallContext context) =>
-        throw Unimplemented("CUDA shared memory");
+        Task.FromResult(SharedMemoryGrpc.CudaUnregister(_sharedMemory, request));
 
     public override Task<TraceSettingResponse> TraceSetting(TraceSettingRequest request, ServerCallContext context) =>
-        throw Unimplemented("trace settings");
+        Task.FromResult(Unwrap(GrpcTraceSettings.Handle(traces ?? throw Unimplemented("trace settings"), server, request)));
 
     public override Task<LogSettingsResponse> LogSettings(LogSettingsRequest request, ServerCallContext context) =>
-        throw Unimplemented("log settings");
+        Task.FromResult(Unwrap(GrpcLogSettings.Handle(logSettings ?? throw Unimplemented("log settings"), request)));
 
-    private async Task<(InferenceResponse? Response, InferenceError? Error)> InferAsync(PooledInferRequest received, CancellationToken cancellationToken)
+    /// <summary>Runs one request; a successful response's shared memory outputs are already written. The caller disposes
+    /// the returned <see cref="SharedMemoryOutputs"/> once the reply is serialized.</summary>
+    private async Task<(InferenceResponse? Response, InferenceError? Error, SharedMemoryOutputs? SharedMemory)> InferAsync(
+        PooledInferRequest received, CancellationToken cancellationToken)
     {
-        var request = GrpcInferConverter.ToRequest(received, cancellationToken, time.GetTimestamp());
+        var request = GrpcInferConverter.ToRequest(received, cancellationToken, time.GetTimestamp(), _sharedMemory, _pool, out var shm);
         if (!request.IsSuccess)
         {
-            return (null, request.Error);
+            return (null, request.Error, null);
         }
-        var result = await server.InferAsync(request.Value!);
-        return result.IsSuccess ? (result.Response, null) : (null, result.Error);
+        var inference = request.Value!;
+        var trace = traces is { IsActive: true } ? traces.Sample(inference.ModelName, inference.Id, inference.ReceivedTimestamp) : null;
+        inference.Trace = trace;
+        try
+        {
+            var result = await server.InferAsync(inference);
+            if (!result.IsSuccess)
+            {
+                return (null, result.Error, shm);
+            }
+            if (shm?.Write(result.Response!) is { } written)
+            {
+                result.Response!.Dispose();
+                return (null, written, shm);
+            }
+            return (result.Response, null, shm);
+        }
+        finally
+        {
+            trace?.Complete();
+        }
     }
 
     private static long Version(string version)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Inference.Server.Core;
+using Inference.Server.Tracing;
 using Microsoft.Extensions.Options;
 
 namespace Inference.Server.Protocol.Http;
@@ -40,21 +41,39 @@ internal static class HttpInferHandler
             await HttpJson.WriteErrorAsync(context.Response, headerLength.Error!);
             return;
         }
-        var parsed = HttpInferRequestParser.Parse(body, headerLength.Value, model, parsedVersion.Value, aborted, received);
+        var parsed = HttpInferRequestParser.Parse(body, headerLength.Value, model, parsedVersion.Value, aborted, received,
+            context.RequestServices.GetService<SharedMemory.SharedMemoryManager>(), context.RequestServices.GetService<ITensorBufferPool>());
         if (!parsed.IsSuccess)
         {
             await HttpJson.WriteErrorAsync(context.Response, parsed.Error!);
             return;
         }
         using var request = parsed.Value!;
-        var result = await server.InferAsync(request.TakeRequest());
-        if (!result.IsSuccess)
+        var inference = request.TakeRequest();
+        var trace = context.RequestServices.GetService<TraceManager>() is { IsActive: true } traces
+            ? traces.Sample(model, inference.Id, received)
+            : null;
+        inference.Trace = trace;
+        try
         {
-            await HttpJson.WriteErrorAsync(context.Response, result.Error!);
-            return;
+            var result = await server.InferAsync(inference);
+            if (!result.IsSuccess)
+            {
+                await HttpJson.WriteErrorAsync(context.Response, result.Error!);
+                return;
+            }
+            using var response = result.Response!;
+            if (request.SharedMemoryOutputs?.Write(response) is { } shmError)
+            {
+                await HttpJson.WriteErrorAsync(context.Response, shmError);
+                return;
+            }
+            await InferResponseWriter.WriteAsync(context.Response, response, request.IsBinaryOutput, aborted, request.SharedMemoryOutputs);
         }
-        using var response = result.Response!;
-        await InferResponseWriter.WriteAsync(context.Response, response, request.IsBinaryOutput, aborted);
+        finally
+        {
+            trace?.Complete();
+        }
     }
 
     /// <summary>The JSON header's length: <c>Inference-Header-Content-Length</c>, or the whole body without it.</summary>

@@ -20,11 +20,15 @@ public sealed class HttpInferRequest : IDisposable
 
     public InferenceRequest Request => _request ?? throw new InvalidOperationException("The request was handed on.");
 
+    /// <summary>The outputs that go into shared memory (null when none); disposed with this request.</summary>
+    public SharedMemoryOutputs? SharedMemoryOutputs { get; init; }
+
     /// <summary>The request parameter <c>binary_data_output</c>.</summary>
     public bool AllOutputsBinary { get; }
 
-    /// <summary>True when output <paramref name="name"/> goes back as binary data.</summary>
-    public bool IsBinaryOutput(string name) => AllOutputsBinary || (_binaryOutputs?.Contains(name) ?? false);
+    /// <summary>True when output <paramref name="name"/> goes back as binary data (never one written to shared memory).</summary>
+    public bool IsBinaryOutput(string name) =>
+        (AllOutputsBinary || (_binaryOutputs?.Contains(name) ?? false)) && SharedMemoryOutputs?.For(name) is null;
 
     /// <summary>Hands ownership of the request to the caller (the server, which disposes it).</summary>
     public InferenceRequest TakeRequest()
@@ -38,5 +42,6 @@ public sealed class HttpInferRequest : IDisposable
     {
         _request?.Dispose();
         _request = null;
+        SharedMemoryOutputs?.Dispose();
     }
 }

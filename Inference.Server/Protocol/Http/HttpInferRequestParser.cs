@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Inference.Server.Core;
+using Inference.Server.SharedMemory;
 
 namespace Inference.Server.Protocol.Http;
 
@@ -7,7 +8,9 @@ namespace Inference.Server.Protocol.Http;
 /// Parses a KServe v2 infer request body: the JSON header (the first <c>headerLength</c> bytes) and, with the
 /// binary tensor data extension, the inputs' raw bytes after it in the order of the inputs that carry
 /// <c>binary_data_size</c>. Binary inputs are slices of <paramref name="body"/> (no copy; each tensor holds a lease);
-/// JSON <c>data</c> is decoded into its own pooled buffer. Checks only what the wire shows (text, syntax, fields,
+/// JSON <c>data</c> is decoded into its own pooled buffer; shared memory inputs and outputs (Triton's
+/// <c>shared_memory_region</c>, <c>shared_memory_offset</c>, <c>shared_memory_byte_size</c>) are resolved against
+/// <c>sharedMemory</c> (<see cref="SharedMemoryTensors"/>, <see cref="SharedMemoryOutputs"/>). Checks only what the wire shows (text, syntax, fields,
 /// datatypes, element counts, sizes); the model's rules are the server's. Every failure, bytes the JSON reader cannot
 /// take included (<see cref="JsonTextCheck"/>, <see cref="JsonRequestErrors"/>), is a returned error, never an
 /// exception. Stateless; thread-safe.
@@ -18,7 +21,8 @@ public static class HttpInferRequestParser
     private const int MaxDepth = 64;
 
     public static Result<HttpInferRequest> Parse(
-        SharedBuffer body, int headerLength, string modelName, long modelVersion, CancellationToken cancellationToken, long receivedTimestamp)
+        SharedBuffer body, int headerLength, string modelName, long modelVersion, CancellationToken cancellationToken, long receivedTimestamp,
+        SharedMemoryManager? sharedMemory = null, ITensorBufferPool? pool = null)
     {
         if (headerLength < 0 || headerLength > body.Length)
         {
@@ -47,12 +51,13 @@ public static class HttpInferRequestParser
         {
             return JsonRequestErrors.Unreadable(e);
         }
-        return Build(body, headerLength, header, modelName, modelVersion, cancellationToken, receivedTimestamp);
+        return Build(body, headerLength, header, modelName, modelVersion, cancellationToken, receivedTimestamp,
+            sharedMemory, pool ?? ArrayTensorBufferPool.Instance);
     }
 
     private static Result<HttpInferRequest> Build(
         SharedBuffer body, int headerLength, Header header, string modelName, long modelVersion,
-        CancellationToken cancellationToken, long receivedTimestamp)
+        CancellationToken cancellationToken, long receivedTimestamp, SharedMemoryManager? sharedMemory, ITensorBufferPool pool)
     {
         uint priority = 0;
         ulong timeout = 0;
@@ -93,7 +98,7 @@ public static class HttpInferRequestParser
         var binaryOffset = headerLength;
         foreach (var input in header.Inputs)
         {
-            var tensor = BuildInput(body, all, ref binaryOffset, input);
+            var tensor = BuildInput(body, all, ref binaryOffset, input, sharedMemory, pool);
             if (!tensor.IsSuccess)
             {
                 request.Dispose();
@@ -108,23 +113,39 @@ public static class HttpInferRequestParser
                 $"the body holds {all.Length - binaryOffset} bytes of binary data beyond the inputs' binary_data_size");
         }
         HashSet<string>? binaryOutputs = null;
+        SharedMemoryOutputs? shmOutputs = null;
         foreach (var output in header.Outputs)
         {
             request.Outputs.Add(new RequestedOutput(output.Name, output.Classification));
+            if (output.SharedMemory is { } where)
+            {
+                var error = (shmOutputs ??= new SharedMemoryOutputs()).Add(sharedMemory, output.Name, where);
+                if (error is not null)
+                {
+                    shmOutputs.Dispose();
+                    request.Dispose();
+                    return error;
+                }
+            }
             if (output.Binary)
             {
                 (binaryOutputs ??= new HashSet<string>(StringComparer.Ordinal)).Add(output.Name);
             }
         }
-        return new HttpInferRequest(request, header.BinaryDataOutput, binaryOutputs);
+        return new HttpInferRequest(request, header.BinaryDataOutput, binaryOutputs) { SharedMemoryOutputs = shmOutputs };
     }
 
-    private static Result<InferTensor> BuildInput(SharedBuffer body, ReadOnlyMemory<byte> all, ref int binaryOffset, InputHeader input)
+    private static Result<InferTensor> BuildInput(
+        SharedBuffer body, ReadOnlyMemory<byte> all, ref int binaryOffset, InputHeader input, SharedMemoryManager? sharedMemory, ITensorBufferPool pool)
     {
         var count = TensorWireChecks.ElementCount(input.Name, input.Shape);
         if (!count.IsSuccess)
         {
             return count.Error!;
+        }
+        if (input.SharedMemory is { } where)
+        {
+            return SharedMemoryTensors.Input(sharedMemory, pool, input.Name, input.DataType, input.Shape, count.Value, where);
         }
         if (input.BinaryDataSize is { } size)
         {
@@ -237,6 +258,7 @@ public static class HttpInferRequestParser
         string? datatype = null;
         List<long>? shape = null;
         long? binarySize = null;
+        var shm = new ShmParameters();
         int dataStart = -1, dataLength = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -293,9 +315,13 @@ public static class HttpInferRequestParser
                         }
                         binarySize = size;
                     }
-                    else if (reader.ValueTextEquals("shared_memory_region"u8))
+                    else if (ShmParameters.IsOne(ref reader))
                     {
-                        return new InferenceError(ErrorCode.Unsupported, "shared memory inputs are not supported");
+                        var error = shm.Read(ref reader, $"inputs[{index}]");
+                        if (error is not null)
+                        {
+                            return error;
+                        }
                     }
                     else
                     {
@@ -334,13 +360,21 @@ public static class HttpInferRequestParser
         {
             return ProtocolErrors.Invalid($"{where} is missing 'shape'");
         }
-        if ((dataStart >= 0) == binarySize.HasValue)
+        var shmError = shm.Check(name);
+        if (shmError is not null)
         {
-            return ProtocolErrors.Invalid(binarySize.HasValue
-                ? $"{where} sets both 'data' and 'binary_data_size' in 'parameters'; set only one"
-                : $"{where} sets neither 'data' nor 'binary_data_size' in 'parameters'");
+            return shmError;
         }
-        header.Inputs.Add(new InputHeader(name, type, [.. shape], binarySize, dataStart, dataLength));
+        var sources = (dataStart >= 0 ? 1 : 0) + (binarySize.HasValue ? 1 : 0) + (shm.Region is null ? 0 : 1);
+        if (sources != 1)
+        {
+            return ProtocolErrors.Invalid(
+                "Input must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', 'shared_memory_region' in 'parameters'. But "
+                + (sources == 0 ? "no field is set" : "set" + (dataStart >= 0 ? " 'data'" : "") + (binarySize.HasValue ? " 'binary_data_size'" : "")
+                    + (shm.Region is null ? "" : " 'shared_memory_region'"))
+                + $" ({where})");
+        }
+        header.Inputs.Add(new InputHeader(name, type, [.. shape], binarySize, dataStart, dataLength, shm.Reference()));
         return null;
     }
 
@@ -349,6 +383,7 @@ public static class HttpInferRequestParser
         string? name = null;
         var binary = false;
         var classification = 0;
+        var shm = new ShmParameters();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"u8))
@@ -386,9 +421,13 @@ public static class HttpInferRequestParser
                             return ProtocolErrors.Invalid($"'outputs[{index}].parameters.classification' must be a non-negative integer");
                         }
                     }
-                    else if (reader.ValueTextEquals("shared_memory_region"u8))
+                    else if (ShmParameters.IsOne(ref reader))
                     {
-                        return new InferenceError(ErrorCode.Unsupported, "shared memory outputs are not supported");
+                        var error = shm.Read(ref reader, $"outputs[{index}]");
+                        if (error is not null)
+                        {
+                            return error;
+                        }
                     }
                     else
                     {
@@ -407,7 +446,20 @@ public static class HttpInferRequestParser
         {
             return ProtocolErrors.Invalid($"outputs[{index}] is missing 'name'");
         }
-        header.Outputs.Add(new OutputHeader(name, binary, classification));
+        var shmError = shm.Check(name);
+        if (shmError is not null)
+        {
+            return shmError;
+        }
+        if (shm.Region is not null && classification > 0)
+        {
+            return ProtocolErrors.Invalid($"Output can't set both 'shared_memory_region' and 'classification' (output '{name}')");
+        }
+        if (shm.Region is not null && binary)
+        {
+            return ProtocolErrors.Invalid($"Output can't set both 'shared_memory_region' and 'binary_data' (output '{name}')");
+        }
+        header.Outputs.Add(new OutputHeader(name, binary, classification, shm.Reference()));
         return null;
     }
 
@@ -466,7 +518,65 @@ public static class HttpInferRequestParser
         public List<OutputHeader> Outputs { get; } = [];
     }
 
-    private sealed record InputHeader(string Name, DataType DataType, long[] Shape, long? BinaryDataSize, int DataStart, int DataLength);
+    private sealed record InputHeader(
+        string Name, DataType DataType, long[] Shape, long? BinaryDataSize, int DataStart, int DataLength, SharedMemoryReference? SharedMemory);
 
-    private sealed record OutputHeader(string Name, bool Binary, int Classification);
+    private sealed record OutputHeader(string Name, bool Binary, int Classification, SharedMemoryReference? SharedMemory);
+
+    /// <summary>A tensor's shared memory parameters as read, checked together by <see cref="Check"/> (Triton's wording).</summary>
+    private sealed class ShmParameters
+    {
+        public string? Region { get; private set; }
+
+        private ulong? _offset;
+        private ulong? _byteSize;
+
+        public static bool IsOne(ref Utf8JsonReader reader) =>
+            reader.ValueTextEquals("shared_memory_region"u8) || reader.ValueTextEquals("shared_memory_offset"u8)
+            || reader.ValueTextEquals("shared_memory_byte_size"u8);
+
+        public InferenceError? Read(ref Utf8JsonReader reader, string where)
+        {
+            var key = reader.GetString()!;
+            reader.Read();
+            if (key == SharedMemoryTensors.RegionParameter)
+            {
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    return ProtocolErrors.Invalid($"Unable to parse 'shared_memory_region': '{where}.parameters.shared_memory_region' must be a string");
+                }
+                Region = reader.GetString();
+                return null;
+            }
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetUInt64(out var value))
+            {
+                return ProtocolErrors.Invalid($"Unable to parse '{key}': '{where}.parameters.{key}' must be a non-negative integer");
+            }
+            if (key == SharedMemoryTensors.OffsetParameter)
+            {
+                _offset = value;
+            }
+            else
+            {
+                _byteSize = value;
+            }
+            return null;
+        }
+
+        public InferenceError? Check(string tensor)
+        {
+            if (Region is null)
+            {
+                return _offset.HasValue || _byteSize.HasValue
+                    ? ProtocolErrors.Invalid(
+                        $"'{(_offset.HasValue ? "shared_memory_offset" : "shared_memory_byte_size")}' can not be specified without 'shared_memory_region' parameter for tensor '{tensor}'")
+                    : null;
+            }
+            return _byteSize.HasValue
+                ? null
+                : ProtocolErrors.Invalid($"'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor '{tensor}'");
+        }
+
+        public SharedMemoryReference? Reference() => Region is null ? null : new SharedMemoryReference(Region, _offset ?? 0, _byteSize!.Value);
+    }
 }

@@ -11,7 +11,8 @@ namespace Inference.Server.Protocol.Http;
 /// buffer, its length goes out in <c>Inference-Header-Content-Length</c>, the content type is
 /// <c>application/octet-stream</c> (as Triton), and the outputs' raw bytes follow the header in output order.
 /// Outputs that JSON cannot carry (FP16/BF16, NaN) fail the whole response before anything is written.
-/// Does not dispose the response.
+/// Outputs already written to shared memory (<paramref name="sharedMemory"/>) carry their <c>shared_memory_*</c>
+/// parameters and no data, as Triton. Does not dispose the response.
 /// </summary>
 public static class InferResponseWriter
 {
@@ -20,11 +21,16 @@ public static class InferResponseWriter
 
     private const int FlushThreshold = 64 * 1024;
 
-    public static async Task WriteAsync(HttpResponse http, InferenceResponse response, Func<string, bool> isBinary, CancellationToken cancellationToken)
+    public static async Task WriteAsync(
+        HttpResponse http, InferenceResponse response, Func<string, bool> isBinary, CancellationToken cancellationToken, SharedMemoryOutputs? sharedMemory = null)
     {
         var anyBinary = false;
         foreach (var output in response.Outputs)
         {
+            if (sharedMemory?.For(output.Name) is not null)
+            {
+                continue;
+            }
             if (isBinary(output.Name))
             {
                 anyBinary = true;
@@ -41,12 +47,12 @@ public static class InferResponseWriter
         {
             http.StatusCode = StatusCodes.Status200OK;
             http.ContentType = HttpJson.ContentType;
-            await WriteJsonAsync(http.BodyWriter, response, isBinary, flush: true, cancellationToken);
+            await WriteJsonAsync(http.BodyWriter, response, isBinary, sharedMemory, flush: true, cancellationToken);
             await http.BodyWriter.FlushAsync(cancellationToken);
             return;
         }
         using var header = new PooledBufferWriter();
-        await WriteJsonAsync(header, response, isBinary, flush: false, cancellationToken);
+        await WriteJsonAsync(header, response, isBinary, sharedMemory, flush: false, cancellationToken);
         long total = header.WrittenCount;
         foreach (var output in response.Outputs)
         {
@@ -72,7 +78,8 @@ public static class InferResponseWriter
     }
 
     private static async Task WriteJsonAsync(
-        System.Buffers.IBufferWriter<byte> target, InferenceResponse response, Func<string, bool> isBinary, bool flush, CancellationToken cancellationToken)
+        System.Buffers.IBufferWriter<byte> target, InferenceResponse response, Func<string, bool> isBinary, SharedMemoryOutputs? sharedMemory,
+        bool flush, CancellationToken cancellationToken)
     {
         await using var w = new Utf8JsonWriter(target, HttpJson.WriterOptions);
         w.WriteStartObject();
@@ -94,7 +101,18 @@ public static class InferResponseWriter
                 w.WriteNumberValue(d);
             }
             w.WriteEndArray();
-            if (isBinary(output.Name))
+            if (sharedMemory?.For(output.Name) is { } window)
+            {
+                w.WriteStartObject("parameters");
+                w.WriteString(SharedMemoryTensors.RegionParameter, window.RegionName);
+                w.WriteNumber(SharedMemoryTensors.ByteSizeParameter, output.Data.Length);
+                if (window.Offset != 0)
+                {
+                    w.WriteNumber(SharedMemoryTensors.OffsetParameter, window.Offset);
+                }
+                w.WriteEndObject();
+            }
+            else if (isBinary(output.Name))
             {
                 w.WriteStartObject("parameters");
                 w.WriteNumber("binary_data_size", output.Data.Length);

@@ -34,6 +34,9 @@ public static class KServeHttpEndpoints
         v2.MapPost("/repository/index", (Func<HttpContext, Task>)RepositoryIndexAsync).In(ApiGroup.ModelRepository, r);
         v2.MapPost("/repository/models/{model}/load", LoadAsync).In(ApiGroup.ModelRepository, r);
         v2.MapPost("/repository/models/{model}/unload", UnloadAsync).In(ApiGroup.ModelRepository, r);
+        v2.MapSharedMemory(r);
+        v2.MapTraceSettings(r);
+        v2.MapLogging(r);
         return app;
     }
 
@@ -42,7 +45,7 @@ public static class KServeHttpEndpoints
     /// or holds another value. Open endpoints get no filter, so they pay nothing per request.</summary>
     /// <remarks>A handler taking only the HttpContext is passed as a Func so that it maps as a route handler (which runs
     /// filters) rather than as a RequestDelegate.</remarks>
-    private static RouteHandlerBuilder In(this RouteHandlerBuilder endpoint, ApiGroup group, RestrictedApis restricted)
+    internal static RouteHandlerBuilder In(this RouteHandlerBuilder endpoint, ApiGroup group, RestrictedApis restricted)
     {
         endpoint.WithMetadata(new ApiGroupMetadata(group));
         if (restricted.For(group) is { } restriction)
@@ -280,7 +283,7 @@ public static class KServeHttpEndpoints
 
     /// <summary>An optional JSON object body (control requests): absent is fine; malformed, or not text
     /// (<see cref="JsonTextCheck"/>), is a 400.</summary>
-    private static async Task<SmallJson> ReadSmallJsonAsync(HttpContext c)
+    internal static async Task<SmallJson> ReadSmallJsonAsync(HttpContext c)
     {
         var options = c.RequestServices.GetRequiredService<IOptions<KServeProtocolOptions>>().Value;
         var read = await RequestBodyReader.ReadAsync(c.Request, options.MaxMessageBytes, c.RequestAborted);
@@ -315,7 +318,7 @@ public static class KServeHttpEndpoints
         }
     }
 
-    private sealed record SmallJson(JsonDocument? Document, int Status, string? ErrorMessage) : IDisposable
+    internal sealed record SmallJson(JsonDocument? Document, int Status, string? ErrorMessage) : IDisposable
     {
         public JsonElement? Root => Document?.RootElement;
 
