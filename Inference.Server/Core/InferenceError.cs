@@ -7,19 +7,19 @@ public enum ErrorCode
     InvalidArgument,
     /// <summary>Unknown model or version: HTTP 404, gRPC NOT_FOUND.</summary>
     NotFound,
-    /// <summary>Model known but not ready: HTTP 400, gRPC UNAVAILABLE.</summary>
+    /// <summary>A model version known but not ready (Triton's UNAVAILABLE): HTTP 503, gRPC UNAVAILABLE.</summary>
     NotReady,
     /// <summary>Overload (queue full) or shutting down: HTTP 503, gRPC UNAVAILABLE.</summary>
     Unavailable,
     /// <summary>Queue timeout expired (action REJECT), as Triton: HTTP 503, gRPC UNAVAILABLE.</summary>
     Timeout,
-    /// <summary>The client cancelled: HTTP 499, gRPC CANCELLED.</summary>
+    /// <summary>The client cancelled: HTTP 400 (as Triton), gRPC CANCELLED.</summary>
     Cancelled,
-    /// <summary>Feature not supported: HTTP 400, gRPC UNIMPLEMENTED.</summary>
+    /// <summary>Feature not supported: HTTP 501, gRPC UNIMPLEMENTED.</summary>
     Unsupported,
     /// <summary>Backend or server failure: HTTP 500, gRPC INTERNAL.</summary>
     Internal,
-    /// <summary>The name is taken (a shared memory region registered twice): HTTP 409, gRPC ALREADY_EXISTS.</summary>
+    /// <summary>The name is taken (a shared memory region registered twice): HTTP 400 (as Triton), gRPC ALREADY_EXISTS.</summary>
     AlreadyExists,
 }
 

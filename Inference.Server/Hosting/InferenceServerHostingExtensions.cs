@@ -67,6 +67,7 @@ public static class InferenceServerHostingExtensions
             kserve.HttpRestrictions = options.HttpRestrictions();
             kserve.GrpcRestrictions = options.GrpcRestrictions();
         });
+        services.AddKServeResponseCompression();
         // Triton's trace extension (--trace-config, /v2/trace/setting); flushed and closed when the host is disposed.
         services.AddSingleton<TraceSpans>();
         services.AddSingleton(sp => new TraceManager(options.Tracing(), sp.GetRequiredService<TraceSpans>(),
@@ -100,6 +101,10 @@ public static class InferenceServerHostingExtensions
     {
         app.UseConnectionCloseWhileDraining();
         app.UseGrpcMessageLimitOnly(app.Services.GetRequiredService<IOptions<KServeProtocolOptions>>().Value.MaxMessageBytes);
+        app.UseKServeRouteErrorReplies();
+        // Triton's HTTP Content-Encoding (gzip, deflate) both ways on /v2.
+        app.UseKServeResponseCompression();
+        app.UseKServeRequestDecompression();
         app.MapInferenceMetrics();
         app.MapDefaultEndpoints();
         app.MapKServeHttp();

@@ -333,7 +333,8 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             return new InferenceError(ErrorCode.NotFound, $"Request for unknown model: '{name}' version {version} is not found");
         }
         var reason = snapshot.Statuses.FirstOrDefault(s => version < 0 || s.Version == version)?.Reason;
-        return new InferenceError(ErrorCode.NotReady,
+        // Triton: no version to serve is NOT_FOUND; a named version that is not ready is UNAVAILABLE.
+        return new InferenceError(version < 0 ? ErrorCode.NotFound : ErrorCode.NotReady,
             version < 0 ? $"model '{name}' has no available versions" + (string.IsNullOrEmpty(reason) ? "" : $": {reason}")
                         : $"model '{name}' version {version} is not ready" + (string.IsNullOrEmpty(reason) ? "" : $": {reason}"));
     }
@@ -361,7 +362,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 entry.Snapshot = new ModelServingSnapshot(old.Versions.Values,
                     old.Statuses.Select(s => s.State == ModelVersionState.Ready ? s with { Reason = "reload failed, previous version still serving: " + reason } : s));
                 LogReloadFailed(_logger, name, reason);
-                return result.Error ?? new InferenceError(ErrorCode.InvalidArgument, $"failed to load '{name}': {reason}");
+                return LoadFailed(result.Error, name, reason);
             }
             entry.Snapshot = new ModelServingSnapshot(result.Ready, result.Statuses);
             foreach (var v in old.Versions.Values)
@@ -377,7 +378,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                     // The folder went away during the load: keep no entry for a name the repository does not have.
                     Forget(entry);
                 }
-                return result.Error ?? new InferenceError(ErrorCode.InvalidArgument, $"failed to load '{name}': {reason}");
+                return LoadFailed(result.Error, name, reason);
             }
             entry.Wanted = true;
             _missingAtStart.TryRemove(name, out _);
@@ -389,6 +390,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             entry.Gate.Release();
         }
     }
+
+    /// <summary>A failed load, whatever failed, is Triton's INVALID_ARG ("load failed for model ...").</summary>
+    private static InferenceError LoadFailed(InferenceError? error, string name, string reason) =>
+        error is null ? new InferenceError(ErrorCode.InvalidArgument, $"failed to load '{name}': {reason}") : error with { Code = ErrorCode.InvalidArgument };
 
     /// <summary>Unloads every version of <paramref name="entry"/>; <paramref name="forget"/> also drops the entry (its
     /// folder has gone), so that the name is unknown again.</summary>

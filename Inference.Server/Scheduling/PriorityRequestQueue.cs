@@ -164,10 +164,11 @@ internal sealed class PriorityRequestQueue
 
     private long DeadlineOf(QueuedRequest node, QueuePolicy policy)
     {
-        // Triton: a request may lower the default timeout (0 = none) when overrides are allowed, never raise it.
+        // Triton: when overrides are allowed a request may lower the default timeout, never raise it; with a default
+        // of 0 (no timeout) there is nothing to lower, so the request's timeout is ignored.
         var timeoutUs = policy.DefaultTimeoutMicroseconds;
         var requested = node.Request.TimeoutMicroseconds;
-        if (policy.AllowTimeoutOverride && requested != 0 && (timeoutUs == 0 || requested < timeoutUs))
+        if (policy.AllowTimeoutOverride && requested != 0 && requested < timeoutUs)
         {
             timeoutUs = requested;
         }

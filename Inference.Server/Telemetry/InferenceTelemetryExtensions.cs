@@ -34,6 +34,7 @@ public static class InferenceTelemetryExtensions
         services.TryAddKeyedSingleton<TimeProvider>(QueueTimeWindow.ClockKey, (sp, _) => sp.GetService<TimeProvider>() ?? TimeProvider.System);
         services.AddSingleton<QueueTimeWindow>();
         services.AddSingleton<GpuMetrics>();
+        services.AddSingleton<CpuMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(MetricNames.Meter)
             .AddPrometheusExporter(o =>
@@ -62,6 +63,7 @@ public static class InferenceTelemetryExtensions
         app.Services.GetRequiredService<ModelStatisticsMetrics>();
         app.Services.GetRequiredService<QueueTimeWindow>();
         app.Services.GetRequiredService<GpuMetrics>();
+        app.Services.GetRequiredService<CpuMetrics>();
         app.Use((context, next) =>
         {
             if (MetricsListener.IsMetricsConnection(context) && !context.Request.Path.Equals(ScrapePath, StringComparison.Ordinal))

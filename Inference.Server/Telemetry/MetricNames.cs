@@ -42,6 +42,11 @@ public static class MetricNames
     public const string GpuPowerLimit = "nv_gpu_power_limit";
     public const string EnergyConsumption = "nv_energy_consumption";
 
+    // Triton's CPU metrics, from /proc (no labels).
+    public const string CpuUtilization = "nv_cpu_utilization";
+    public const string CpuMemoryTotalBytes = "nv_cpu_memory_total_bytes";
+    public const string CpuMemoryUsedBytes = "nv_cpu_memory_used_bytes";
+
     /// <summary>Label names.</summary>
     public const string ModelLabel = "model";
     public const string VersionLabel = "version";

@@ -14,10 +14,11 @@ public sealed record HttpOutcome(int Status, string Body, string? Transport)
 
     public bool HasJsonError => ErrorMessage is not null;
 
-    /// <summary>A 4xx with a JSON <c>{"error": "..."}</c> body: what every bad request must get.</summary>
-    public bool IsCleanRejection => Status is >= 400 and < 500 && HasJsonError;
+    /// <summary>A 4xx with a JSON <c>{"error": "..."}</c> body: what every bad request must get; or a 501 with one, Triton's
+    /// answer to a request for a feature the server does not implement (UNSUPPORTED), which is no server failure.</summary>
+    public bool IsCleanRejection => Status is (>= 400 and < 500) or 501 && HasJsonError;
 
-    public bool IsServerError => Status >= 500;
+    public bool IsServerError => Status >= 500 && Status != 501;
 
     public bool IsLost => Status == 0;
 

@@ -33,7 +33,7 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         { "/v2/models/no_such_model/infer", $$"""{"inputs":[{{GoodInput}}]}""", HttpStatusCode.NotFound, "Request for unknown model: 'no_such_model' is not found" },
         { "/v2/models/identity/versions/7/infer", $$"""{"inputs":[{{GoodInput}}]}""", HttpStatusCode.NotFound, "'identity' version 7 is not found" },
         { "/v2/models/identity/versions/one/infer", $$"""{"inputs":[{{GoodInput}}]}""", HttpStatusCode.BadRequest, "model version 'one' is not a non-negative integer" },
-        { "/v2/models/broken/infer", $$"""{"inputs":[{{GoodInput}}]}""", HttpStatusCode.BadRequest, "model 'broken' has no available versions: failed to load 'broken'" },
+        { "/v2/models/broken/infer", $$"""{"inputs":[{{GoodInput}}]}""", HttpStatusCode.NotFound, "model 'broken' has no available versions: failed to load 'broken'" },
         { "/v2/models/identity/infer", """{"inputs":[]}""", HttpStatusCode.BadRequest, "model 'identity' requires input 'INPUT0', which the request does not have" },
         { "/v2/models/identity/infer", $$"""{"inputs":[{{GoodInput}},{{Input("EXTRA", "[1,16]", "FP32", 16)}}]}""", HttpStatusCode.BadRequest, "unexpected inference input 'EXTRA' for model 'identity'" },
         { "/v2/models/identity/infer", $$"""{"inputs":[{{Input("INPUT0", "[1,16]", "INT32", 16)}}]}""", HttpStatusCode.BadRequest, "data-type is 'INT32', but model 'identity' expects 'FP32'" },
@@ -108,7 +108,7 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         await E2E.AssertErrorAsync(await Http.GetAsync("/v2/models/no_such_model", Ct), HttpStatusCode.NotFound, "'no_such_model' is not found");
         await E2E.AssertErrorAsync(await Http.GetAsync("/v2/models/identity/versions/7", Ct), HttpStatusCode.NotFound, "version 7 is not found");
         await E2E.AssertErrorAsync(await Http.GetAsync("/v2/models/identity/versions/x/config", Ct), HttpStatusCode.BadRequest, "model version 'x'");
-        await E2E.AssertErrorAsync(await Http.GetAsync("/v2/models/broken/config", Ct), HttpStatusCode.BadRequest, "model 'broken' has no available versions");
+        await E2E.AssertErrorAsync(await Http.GetAsync("/v2/models/broken/config", Ct), HttpStatusCode.NotFound, "model 'broken' has no available versions");
         Assert.Equal(HttpStatusCode.BadRequest, (await Http.GetAsync("/v2/models/broken/ready", Ct)).StatusCode);
         await AssertServerStillServesAsync();
     }
@@ -141,7 +141,7 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
                 break;
             case "model not ready":
                 request.ModelName = "broken";
-                (code, fragment) = (StatusCode.Unavailable, "model 'broken' has no available versions: failed to load 'broken'");
+                (code, fragment) = (StatusCode.NotFound, "model 'broken' has no available versions: failed to load 'broken'");
                 break;
             case "missing input":
                 request.Inputs.Clear();

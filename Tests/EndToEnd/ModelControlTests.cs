@@ -54,7 +54,7 @@ public sealed class ModelControlTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, unload.StatusCode);
         }
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/v2/models/resnet_tiny/ready", Ct)).StatusCode);
-        await E2E.AssertErrorAsync(await InferAsync(http, "resnet_tiny", [1, 3, 64, 64]), HttpStatusCode.BadRequest,
+        await E2E.AssertErrorAsync(await InferAsync(http, "resnet_tiny", [1, 3, 64, 64]), HttpStatusCode.NotFound,
             "model 'resnet_tiny' has no available versions: unloaded");
         var row = (await IndexRowsAsync(http)).Single(r => r["name"]!.GetValue<string>() == "resnet_tiny");
         Assert.Equal("UNAVAILABLE", row["state"]!.GetValue<string>());
@@ -133,8 +133,8 @@ public sealed class ModelControlTests : IDisposable
         await using var server = await ServerHost.StartAsync(_repository.Path);
         const string Reason = "is not allowed in model control mode 'none'; start the server with --model-control-mode=explicit";
 
-        await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/repository/models/identity/load", null, Ct), HttpStatusCode.BadRequest, "explicit model load " + Reason);
-        await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/repository/models/identity/unload", null, Ct), HttpStatusCode.BadRequest, "explicit model unload " + Reason);
+        await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/repository/models/identity/load", null, Ct), HttpStatusCode.NotImplemented, "explicit model load " + Reason);
+        await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/repository/models/identity/unload", null, Ct), HttpStatusCode.NotImplemented, "explicit model unload " + Reason);
         await E2E.AssertRpcErrorAsync(async () => await server.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "identity" }, cancellationToken: Ct),
             StatusCode.Unimplemented, "explicit model load " + Reason);
         await E2E.AssertRpcErrorAsync(async () => await server.Grpc.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "identity" }, cancellationToken: Ct),

@@ -181,7 +181,7 @@ public sealed class SystemSharedMemoryHttpTests(ServerFixture fixture) : IClassF
         await RegisterOkAsync(name, shm.Key, 0, 4096);
         using (var twice = await RegisterAsync(name, shm.Key, 0, 16))
         {
-            Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, twice.StatusCode);
             Assert.Equal($"shared memory region '{name}' already in manager", await Kserve.ErrorAsync(twice));
         }
         await Http.PostAsync($"/v2/systemsharedmemory/region/{name}/unregister", null, Ct);

@@ -74,7 +74,7 @@ public sealed partial class LoggingExtensionTests
 
         var elsewhere = repository.Combine("elsewhere.log");
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/logging", Kserve.Json(new JsonObject { ["log_file"] = elsewhere }), Ct),
-            HttpStatusCode.BadRequest, "log file location can not be updated through network protocol");
+            HttpStatusCode.NotImplemented, "log file location can not be updated through network protocol");
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/logging", Kserve.Json(new JsonObject { ["log_info"] = "yes", ["log_error"] = false }), Ct),
             HttpStatusCode.BadRequest, "expect boolean for 'log_info'");
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/logging", Kserve.Json(new JsonObject { ["log_verbose_level"] = -1 }), Ct),

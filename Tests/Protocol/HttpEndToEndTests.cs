@@ -179,7 +179,7 @@ public class HttpEndToEndTests(ProtocolHostFixture fixture) : IClassFixture<Prot
     {
         const string body = """{"inputs":[{"name":"INPUT0","shape":[1],"datatype":"FP32","data":[1]}]}""";
         await AssertErrorAsync(await PostJsonAsync("/v2/models/nope/infer", body), HttpStatusCode.NotFound, "unknown model 'nope'");
-        await AssertErrorAsync(await PostJsonAsync("/v2/models/not_ready/infer", body), HttpStatusCode.BadRequest, "is not ready");
+        await AssertErrorAsync(await PostJsonAsync("/v2/models/not_ready/infer", body), HttpStatusCode.ServiceUnavailable, "is not ready");
         await AssertErrorAsync(await PostJsonAsync("/v2/models/identity/versions/1.5/infer", body), HttpStatusCode.BadRequest, "not a non-negative integer");
     }
 

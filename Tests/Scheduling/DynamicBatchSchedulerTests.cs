@@ -257,6 +257,23 @@ public sealed class DynamicBatchSchedulerTests
     }
 
     [Fact]
+    public async Task InferAsync_AllowTimeoutOverrideWithADefaultOf0_IgnoresTheRequestTimeout()
+    {
+        var instance = new FakeInstance(blocking: true);
+        var options = Dynamic(maxBatchSize: 1) with { DefaultQueuePolicy = new QueuePolicy(AllowTimeoutOverride: true) };
+        await using var scheduler = Scheduler(options, instance);
+        var r0 = await Occupy(scheduler, instance);
+        var a = Infer(scheduler, "a", timeoutUs: 1000);
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, scheduler.QueuedCount);
+        instance.Allow(2);
+
+        await Succeeded(r0);
+        await Succeeded(a);
+    }
+
+    [Fact]
     public async Task InferAsync_TimeoutOverrideNotAllowed_IgnoresTheRequestTimeout()
     {
         var instance = new FakeInstance(blocking: true);

@@ -91,7 +91,7 @@ public sealed class TraceExtensionTests
 
         var elsewhere = repository.Combine("elsewhere.json");
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/trace/setting", Kserve.Json(new JsonObject { ["trace_file"] = elsewhere }), Ct),
-            HttpStatusCode.BadRequest, "trace file location can not be updated through network protocol");
+            HttpStatusCode.NotImplemented, "trace file location can not be updated through network protocol");
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/trace/setting", Kserve.Json(new JsonObject { ["trace_rate"] = "fast" }), Ct),
             HttpStatusCode.BadRequest, "Unable to parse 'trace_rate', got: fast");
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/trace/setting", Kserve.Json(new JsonObject { ["trace_rate"] = "-1" }), Ct),

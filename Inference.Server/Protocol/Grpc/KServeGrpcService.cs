@@ -175,6 +175,7 @@ public sealed class KServeGrpcService(
     public override async Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context)
     {
         string? config = null;
+        var files = new List<string>();
         foreach (var (key, value) in request.Parameters)
         {
             if (key == "config")
@@ -185,10 +186,18 @@ public sealed class KServeGrpcService(
                 }
                 config = value.StringParam;
             }
-            else if (key.StartsWith("file:", StringComparison.Ordinal))
+            else if (LoadFileParameters.IsFile(key))
             {
-                throw ProtocolErrors.ToRpcException(new InferenceError(ErrorCode.Unsupported, "file overrides in load parameters are not supported"));
+                if (value.ParameterChoiceCase != ModelRepositoryParameter.ParameterChoiceOneofCase.BytesParam)
+                {
+                    throw ProtocolErrors.ToRpcException(ProtocolErrors.Invalid($"parameter '{key}' must be a bytes_param holding the file's content"));
+                }
+                files.Add(key);
             }
+        }
+        if (LoadFileParameters.Check(request.ModelName, files, config is not null) is { } refused)
+        {
+            throw ProtocolErrors.ToRpcException(refused);
         }
         var error = await server.LoadModelAsync(request.ModelName, config, context.CancellationToken);
         return error is null ? new RepositoryModelLoadResponse() : throw ProtocolErrors.ToRpcException(error);

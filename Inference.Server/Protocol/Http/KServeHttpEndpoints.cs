@@ -217,6 +217,7 @@ public static class KServeHttpEndpoints
             return;
         }
         string? config = null;
+        var files = new List<string>();
         if (body.Root is { } root && root.TryGetProperty("parameters", out var parameters))
         {
             if (parameters.ValueKind != JsonValueKind.Object)
@@ -235,15 +236,26 @@ public static class KServeHttpEndpoints
                     }
                     config = p.Value.GetString();
                 }
-                else if (p.Name.StartsWith("file:", StringComparison.Ordinal))
+                else if (LoadFileParameters.IsFile(p.Name))
                 {
-                    await HttpJson.WriteErrorAsync(c.Response, new InferenceError(ErrorCode.Unsupported, "file overrides in load parameters are not supported"));
-                    return;
+                    if (p.Value.ValueKind != JsonValueKind.String || !IsBase64(p.Value.GetString()!))
+                    {
+                        await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid($"parameter '{p.Name}' must be a string holding the file's content in base64"));
+                        return;
+                    }
+                    files.Add(p.Name);
                 }
             }
         }
+        if (LoadFileParameters.Check(model, files, config is not null) is { } refused)
+        {
+            await HttpJson.WriteErrorAsync(c.Response, refused);
+            return;
+        }
         await ReplyAsync(c, await Server(c).LoadModelAsync(model, config, c.RequestAborted));
     }
+
+    private static bool IsBase64(string text) => System.Buffers.Text.Base64.IsValid(text);
 
     private static async Task UnloadAsync(HttpContext c, string model)
     {
