@@ -38,6 +38,7 @@ public static class InferenceServerHostingExtensions
             var root = string.IsNullOrEmpty(options.ModelRepository) ? DefaultModelRepository.EnsureCreated() : options.ModelRepository;
             return new ModelRepository(root, options.ModelConfigName);
         });
+        services.AddSingleton(sp => new Caching.ResponseCache(sp.GetRequiredService<IOptions<InferenceServerOptions>>().Value.ResponseCacheBytes()));
         services.AddSingleton<ModelVersionLoader>();
         services.AddSingleton<ModelManager>();
         services.AddSingleton<IInferenceServer>(sp => sp.GetRequiredService<ModelManager>());

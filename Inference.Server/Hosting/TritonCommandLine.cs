@@ -21,6 +21,7 @@ public static class TritonCommandLine
         ["--pinned-memory-pool-byte-size"] = "Inference:PinnedMemoryPoolByteSize",
         ["--exit-timeout-secs"] = "Inference:ExitTimeoutSeconds",
         ["--log-verbose"] = "Inference:LogVerbose",
+        [Caching.ResponseCacheSettings.ByteSizeFlag] = "Inference:ResponseCacheByteSize",
         // Not Triton's: Kestrel's limits.
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
@@ -35,6 +36,7 @@ public static class TritonCommandLine
         ["--load-model"] = "Inference:LoadModels",
         [RestrictedApis.HttpFlag] = "Inference:HttpRestrictedApi",
         [RestrictedApis.GrpcFlag] = "Inference:GrpcRestrictedProtocol",
+        [Caching.ResponseCacheSettings.CacheConfigFlag] = "Inference:CacheConfig",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> (and the other <see cref="RepeatedSwitches"/>) into

@@ -1,4 +1,5 @@
 using Inference.Server.Backends.OnnxRuntime;
+using Inference.Server.Caching;
 using Inference.Server.Core;
 using Inference.Server.Scheduling;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,7 @@ namespace Inference.Server.Repository;
 /// </summary>
 public sealed class ModelVersionLoader(
     ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory,
-    IModelStatisticsObserverFactory? statisticsObservers = null)
+    IModelStatisticsObserverFactory? statisticsObservers = null, ResponseCache? responseCache = null)
 {
     public ModelRepository Repository => repository;
 
@@ -97,6 +98,10 @@ public sealed class ModelVersionLoader(
             InstancePlacement.LogGpuFallback(fallbackLogger, name, g.Name, g.Devices.Count, g.FallbackReason!);
         }
         var schedulerOptions = SchedulerOptionsMapper.FromConfig(config);
+        if (config.ResponseCache?.Enable == true && responseCache is not { IsEnabled: true })
+        {
+            ResponseCacheLog.NoServerCache(fallbackLogger, name);
+        }
         var schema = ModelIOSchema.Create(config);
 
         var ready = new List<LoadedModelVersion>();
@@ -145,7 +150,8 @@ public sealed class ModelVersionLoader(
             }
             // Each instance's scheduler thread prepares it (CUDA graphs are captured on the thread that replays
             // them) and runs the warmup samples; the version is ready only when all have.
-            var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
+            var cached = config.ResponseCache?.Enable == true && responseCache is { IsEnabled: true };
+            var statistics = new ModelStatistics(statisticsObservers?.Create(name, version)) { ResponseCacheEnabled = cached };
             var scheduler = new DynamicBatchScheduler(name, schedulerOptions, instances, statistics, timeProvider,
                 loggerFactory.CreateLogger("Inference.Server.Scheduling"), instance => WarmupRunner.RunOn(config, instance, repository));
             if (scheduler.Prepared.GetAwaiter().GetResult() is { } prepareError)
@@ -154,7 +160,8 @@ public sealed class ModelVersionLoader(
                 throw new ModelLoadException(prepareError);
             }
             statistics.RecordGpuFallback(placement.Where(g => g.FallbackReason is not null).Sum(g => g.Devices.Count));
-            return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);
+            IScheduler serving = cached ? new CachingScheduler(scheduler, responseCache!, version, statistics, timeProvider) : scheduler;
+            return new LoadedModelVersion(name, version, config, schema, instances, serving, statistics);
         }
         catch (ModelLoadException e)
         {
