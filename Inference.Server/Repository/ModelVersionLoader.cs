@@ -21,6 +21,10 @@ public sealed class ModelVersionLoader(
 {
     public ModelRepository Repository => repository;
 
+    /// <summary>The server whose models an ensemble's steps run on (the model manager sets itself); without it an
+    /// ensemble fails to load.</summary>
+    public IInferenceServer? Server { get; set; }
+
     /// <summary>Loads off the caller's thread: session creation is synchronous and CPU-heavy.</summary>
     public Task<ModelLoadResult> LoadAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken) =>
         Task.Run(() => WithoutRootPath(Load(name, overrideConfig)), cancellationToken);
@@ -40,6 +44,10 @@ public sealed class ModelVersionLoader(
             return ModelLoadResult.Failed(read.Error!, fingerprint);
         }
         var folder = read.Value!;
+        if (EnsembleConfigValidator.IsEnsemble(folder.Config))
+        {
+            return EnsembleLoader.Load(name, folder, fingerprint, Server, responseCache, statisticsObservers, timeProvider);
+        }
         var candidates = ModelRepository.SelectVersions(folder, folder.Config?.VersionPolicy);
         var newest = candidates.LastOrDefault(v => v.IsValid);
         if (newest is null)
