@@ -22,6 +22,14 @@ public sealed class InferTensor(string name, DataType dataType, long[] shape, Re
 
     public long ElementCount => ShapeMath.ElementCount(Shape);
 
+    /// <summary>Hands the owner of <see cref="Data"/> to the caller: this tensor no longer releases it.</summary>
+    public IDisposable? TakeOwner()
+    {
+        var owner = Owner;
+        Owner = null;
+        return owner;
+    }
+
     public void Dispose()
     {
         Owner?.Dispose();

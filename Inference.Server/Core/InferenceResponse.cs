@@ -11,6 +11,10 @@ public sealed class InferenceResponse : IDisposable
 
     public List<InferTensor> Outputs { get; } = [];
 
+    /// <summary>The durations of the execution that produced this response (zero for a response that ran no model, such
+    /// as a cache hit): an ensemble adds up its steps' into its own statistics.</summary>
+    public Scheduling.ExecutionTimings Timings { get; set; }
+
     public void Dispose()
     {
         foreach (var t in Outputs)

@@ -40,6 +40,7 @@ public static class InferenceServerHostingExtensions
             var root = string.IsNullOrEmpty(options.ModelRepository) ? DefaultModelRepository.EnsureCreated() : options.ModelRepository;
             return new ModelRepository(root, options.ModelConfigName);
         });
+        services.AddSingleton(sp => new Caching.ResponseCache(sp.GetRequiredService<IOptions<InferenceServerOptions>>().Value.ResponseCacheBytes()));
         services.AddSingleton<ModelVersionLoader>();
         services.AddSingleton<ModelManager>();
         var startOptions = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();

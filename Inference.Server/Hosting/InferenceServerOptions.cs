@@ -169,6 +169,19 @@ public sealed class InferenceServerOptions
     /// <summary>The parsed <see cref="TraceConfig"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
     public Tracing.TraceConfig Tracing() => Inference.Server.Tracing.TraceConfig.Parse(TraceConfig, out _);
 
+    /// <summary>Triton's --cache-config (repeatable): <c>local,size=&lt;bytes&gt;</c> turns on the response cache, shared by
+    /// every model whose config says <c>response_cache { enable: true }</c> (<see cref="Caching.ResponseCacheSettings"/>).</summary>
+    /// <value>Default none (no cache, as Triton).</value>
+    public List<string> CacheConfig { get; set; } = [];
+
+    /// <summary>Triton's deprecated --response-cache-byte-size: the same as <c>--cache-config local,size=N</c>; 0 is no cache.
+    /// Not together with <see cref="CacheConfig"/>.</summary>
+    /// <value>Default 0.</value>
+    public long ResponseCacheByteSize { get; set; }
+
+    /// <summary>The response cache's size in bytes from <see cref="CacheConfig"/> or <see cref="ResponseCacheByteSize"/>; 0: none.</summary>
+    public long ResponseCacheBytes() => Caching.ResponseCacheSettings.Parse(CacheConfig, ResponseCacheByteSize, out _);
+
     /// <summary>The parsed <see cref="HttpRestrictedApi"/>; whatever parsed when it has errors (<see cref="Validate"/> reports them).</summary>
     public RestrictedApis HttpRestrictions() => RestrictedApis.Parse(HttpRestrictedApi, RestrictedApis.HttpFlag, out _);
 
@@ -273,6 +286,11 @@ public sealed class InferenceServerOptions
         }
         RestrictedApis.Parse(GrpcRestrictedProtocol, RestrictedApis.GrpcFlag, out var grpcErrors);
         foreach (var e in grpcErrors)
+        {
+            yield return e;
+        }
+        Caching.ResponseCacheSettings.Parse(CacheConfig, ResponseCacheByteSize, out var cacheErrors);
+        foreach (var e in cacheErrors)
         {
             yield return e;
         }

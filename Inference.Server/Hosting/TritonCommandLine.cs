@@ -27,6 +27,7 @@ public static class TritonCommandLine
         ["--log-error"] = "Inference:LogError",
         ["--log-format"] = "Inference:LogFormat",
         ["--log-file"] = "Inference:LogFile",
+        [Caching.ResponseCacheSettings.ByteSizeFlag] = "Inference:ResponseCacheByteSize",
         // Not Triton's: Kestrel's limits.
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
@@ -44,6 +45,7 @@ public static class TritonCommandLine
         [RestrictedApis.GrpcFlag] = "Inference:GrpcRestrictedProtocol",
         [Scheduling.RateLimiting.RateLimitResource.Flag] = "Inference:RateLimitResource",
         [Tracing.TraceConfig.Flag] = "Inference:TraceConfig",
+        [Caching.ResponseCacheSettings.CacheConfigFlag] = "Inference:CacheConfig",
     };
 
     /// <summary>Turns repeated <c>--load-model=a --load-model=b</c> (and the other <see cref="RepeatedSwitches"/>) into

@@ -6,7 +6,8 @@ namespace Inference.Server.ModelTools;
 /// The model repository the server serves when none is given: a Triton-layout folder holding the generated
 /// ResNet-50 (<c>resnet50/config.pbtxt</c>, <c>resnet50/1/model.onnx</c>, <c>resnet50/labels.txt</c>), and
 /// <c>resnet50/configs/gpu.pbtxt</c>, the same model on one KIND_GPU instance, which the server reads instead of
-/// config.pbtxt under <c>--model-config-name=gpu</c>.
+/// config.pbtxt under <c>--model-config-name=gpu</c>; and the ensemble <c>resnet50_image</c> (UINT8 HWC images,
+/// preprocessed by <c>resnet50_preprocess</c>, then <c>resnet50</c>: <see cref="ImageEnsembleWriter"/>).
 /// It lives in a cache folder and is generated once. Labels are synthetic (<c>class_0000</c> … <c>class_0999</c>):
 /// no ImageNet label list is available offline, and the weights are synthetic too.
 /// </summary>
@@ -23,7 +24,10 @@ public static class DefaultModelRepository
     public const string GpuConfigName = "gpu";
 
     /// <summary>Bumped whenever the generated content changes, so stale caches are rebuilt.</summary>
-    private const string ContentVersion = "resnet50-v1.5-seed20240917-2";
+    private const string ContentVersion = "resnet50-v1.5-seed20240917-3-image-ensemble";
+
+    /// <summary>The ensemble of the default repository: UINT8 HWC images through <c>resnet50_preprocess</c> into <see cref="ModelName"/>.</summary>
+    public const string ImageEnsembleName = "resnet50_image";
 
     private const string MarkerFileName = ".aspire-inference-repository";
 
@@ -121,6 +125,7 @@ public static class DefaultModelRepository
         AtomicFile.WriteAllText(Path.Combine(modelFolder, "configs", GpuConfigName + ".pbtxt"), ModelConfigText.ImageClassifier(
             ModelName, 64, options.InputName, options.ImageSize, options.OutputName, options.NumClasses, LabelFileName,
             1, [8, 16], 2000, "KIND_GPU"));
+        ImageEnsembleWriter.Write(repository, ImageEnsembleName, ModelName, options, 64);
     }
 
     private static void WriteModel(

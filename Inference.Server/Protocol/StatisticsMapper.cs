@@ -6,7 +6,7 @@ using Inference.Server.Protos;
 namespace Inference.Server.Protocol;
 
 /// <summary>Converts the server's statistics to Triton's ModelStatistics message (the gRPC reply and, through
-/// <see cref="TritonProtoJsonWriter"/>, the HTTP statistics JSON). Cache statistics are zero: there is no cache.</summary>
+/// <see cref="TritonProtoJsonWriter"/>, the HTTP statistics JSON).</summary>
 public static class StatisticsMapper
 {
     public static ModelStatisticsResponse ToProto(IReadOnlyList<ModelStatisticsEntry> entries)
@@ -37,8 +37,8 @@ public static class StatisticsMapper
                 ComputeInput = Duration(s.ComputeInput),
                 ComputeInfer = Duration(s.ComputeInfer),
                 ComputeOutput = Duration(s.ComputeOutput),
-                CacheHit = new StatisticDuration(),
-                CacheMiss = new StatisticDuration(),
+                CacheHit = Duration(s.CacheHit),
+                CacheMiss = Duration(s.CacheMiss),
             },
         };
         foreach (var b in s.Batches)

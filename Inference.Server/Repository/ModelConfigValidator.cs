@@ -20,6 +20,10 @@ public static class ModelConfigValidator
     public static InferenceError? Validate(ModelConfig config, string fileForMessages, string? expectedName = null)
     {
         var f = fileForMessages;
+        if (EnsembleConfigValidator.IsEnsemble(config))
+        {
+            return EnsembleConfigValidator.Validate(config, f, expectedName);
+        }
         if (string.IsNullOrEmpty(config.Name))
         {
             return ConfigErrors.Invalid(f, "name", "must be set");

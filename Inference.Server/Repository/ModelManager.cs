@@ -41,6 +41,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
     {
         _options = options.Value;
         _loader = loader;
+        _loader.Server = this;
         _logger = logger;
     }
 
@@ -71,7 +72,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         IEnumerable<string> names = _options.ModelControlMode == ModelControlMode.Explicit && !_options.LoadModels.Contains("*")
             ? _options.LoadModels
             : Repository.ListModelNames();
-        foreach (var name in names)
+        foreach (var name in EnsembleLoadOrder.Order(Repository, names))
         {
             if (UnknownModel(name, "load") is { } unknown)
             {
@@ -181,7 +182,20 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             }
             overrideConfig = parsed.Value;
         }
-        return LoadCoreAsync(name, overrideConfig, startup: false, cancellationToken);
+        return LoadWithComposingModelsAsync(name, overrideConfig, cancellationToken);
+    }
+
+    /// <summary>Loads the composing models of an ensemble that are not ready yet, then the model itself.</summary>
+    private async Task<InferenceError?> LoadWithComposingModelsAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken)
+    {
+        foreach (var dependency in EnsembleLoadOrder.Order(Repository, [name]))
+        {
+            if (dependency != name && !IsModelReady(dependency))
+            {
+                await LoadCoreAsync(dependency, null, startup: false, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return await LoadCoreAsync(name, overrideConfig, startup: false, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default)
@@ -227,7 +241,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
     public async Task PollOnceAsync(CancellationToken cancellationToken)
     {
         var onDisk = Repository.ListModelNames().ToHashSet(StringComparer.Ordinal);
-        foreach (var name in onDisk)
+        foreach (var name in EnsembleLoadOrder.Order(Repository, onDisk))
         {
             var fingerprint = Repository.Fingerprint(name);
             if (!_models.TryGetValue(name, out var entry) || entry.Fingerprint != fingerprint)

@@ -1,4 +1,5 @@
 using Inference.Server.Backends.OnnxRuntime;
+using Inference.Server.Caching;
 using Inference.Server.Core;
 using Inference.Server.Scheduling;
 using Inference.Server.Scheduling.RateLimiting;
@@ -18,9 +19,13 @@ namespace Inference.Server.Repository;
 /// </summary>
 public sealed class ModelVersionLoader(
     ModelRepository repository, TimeProvider timeProvider, ILoggerFactory loggerFactory,
-    IModelStatisticsObserverFactory? statisticsObservers = null, RateLimiter? rateLimiter = null)
+    IModelStatisticsObserverFactory? statisticsObservers = null, RateLimiter? rateLimiter = null, ResponseCache? responseCache = null)
 {
     public ModelRepository Repository => repository;
+
+    /// <summary>The server whose models an ensemble's steps run on (the model manager sets itself); without it an
+    /// ensemble fails to load.</summary>
+    public IInferenceServer? Server { get; set; }
 
     /// <summary>Loads off the caller's thread: session creation is synchronous and CPU-heavy.</summary>
     public Task<ModelLoadResult> LoadAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken) =>
@@ -41,6 +46,10 @@ public sealed class ModelVersionLoader(
             return ModelLoadResult.Failed(read.Error!, fingerprint);
         }
         var folder = read.Value!;
+        if (EnsembleConfigValidator.IsEnsemble(folder.Config))
+        {
+            return EnsembleLoader.Load(name, folder, fingerprint, Server, responseCache, statisticsObservers, timeProvider);
+        }
         var candidates = ModelRepository.SelectVersions(folder, folder.Config?.VersionPolicy);
         var newest = candidates.LastOrDefault(v => v.IsValid);
         if (newest is null)
@@ -99,6 +108,10 @@ public sealed class ModelVersionLoader(
             InstancePlacement.LogGpuFallback(fallbackLogger, name, g.Name, g.Devices.Count, g.FallbackReason!);
         }
         var schedulerOptions = SchedulerOptionsMapper.FromConfig(config);
+        if (config.ResponseCache?.Enable == true && responseCache is not { IsEnabled: true })
+        {
+            ResponseCacheLog.NoServerCache(fallbackLogger, name);
+        }
         var schema = ModelIOSchema.Create(config);
 
         var ready = new List<LoadedModelVersion>();
@@ -153,7 +166,8 @@ public sealed class ModelVersionLoader(
             }
             // Each instance's scheduler thread prepares it (CUDA graphs are captured on the thread that replays
             // them) and runs the warmup samples; the version is ready only when all have.
-            var statistics = new ModelStatistics(statisticsObservers?.Create(name, version));
+            var cached = config.ResponseCache?.Enable == true && responseCache is { IsEnabled: true };
+            var statistics = new ModelStatistics(statisticsObservers?.Create(name, version)) { ResponseCacheEnabled = cached };
             var (scheduler, prepared) = CreateScheduler(name, config, schedulerOptions, instances, statistics);
             if (prepared.GetAwaiter().GetResult() is { } prepareError)
             {
@@ -161,7 +175,8 @@ public sealed class ModelVersionLoader(
                 throw new ModelLoadException(prepareError);
             }
             statistics.RecordGpuFallback(placement.Where(g => g.FallbackReason is not null).Sum(g => g.Devices.Count));
-            return new LoadedModelVersion(name, version, config, schema, instances, scheduler, statistics);
+            IScheduler serving = cached ? new CachingScheduler(scheduler, responseCache!, version, statistics, timeProvider) : scheduler;
+            return new LoadedModelVersion(name, version, config, schema, instances, serving, statistics);
         }
         catch (ModelLoadException e)
         {

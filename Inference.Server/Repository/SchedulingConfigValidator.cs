@@ -13,8 +13,6 @@ internal static class SchedulingConfigValidator
         {
             case ModelConfig.SchedulingChoiceOneofCase.SequenceBatching:
                 return SequenceBatchingConfig.Validate(config, f);
-            case ModelConfig.SchedulingChoiceOneofCase.EnsembleScheduling:
-                return ConfigErrors.Unsupported(f, "ensemble_scheduling", "ensembles are not supported by this server");
             case ModelConfig.SchedulingChoiceOneofCase.DynamicBatching:
                 return ValidateDynamicBatching(config.DynamicBatching, config.MaxBatchSize, f);
             default:

@@ -486,6 +486,10 @@ public sealed class DynamicBatchScheduler : IScheduler
         else
         {
             _statistics.RecordSuccess(requestNs, ElapsedNs(node.EnqueueTimestamp, node.BatchStartTimestamp), node.Timings);
+            if (node.Result.Response is { } response)
+            {
+                response.Timings = node.Timings;
+            }
         }
 
         try

@@ -94,6 +94,15 @@ public sealed class ModelStatistics(IModelStatisticsObserver? observer = null)
     /// <summary>Per request: splitting outputs back.</summary>
     public DurationStatistic ComputeOutput { get; } = new();
 
+    /// <summary>Requests answered from the response cache; duration is the lookup that found them.</summary>
+    public DurationStatistic CacheHit { get; } = new();
+
+    /// <summary>Requests the response cache did not have; duration is the lookup plus the insertion of the result.</summary>
+    public DurationStatistic CacheMiss { get; } = new();
+
+    /// <summary>This version's requests go through the response cache (the model enables it and the server has one).</summary>
+    public bool ResponseCacheEnabled { get; init; }
+
     /// <summary>Inferences performed: a request of batch size 8 counts 8.</summary>
     public long InferenceCount => Volatile.Read(ref _inferenceCount);
 
@@ -142,6 +151,23 @@ public sealed class ModelStatistics(IModelStatisticsObserver? observer = null)
         ComputeInfer.Add(timings.ComputeInferNs);
         ComputeOutput.Add(timings.ComputeOutputNs);
         observer?.OnSuccess(requestNs, queueNs, timings);
+    }
+
+    /// <summary>Records a request answered from the response cache, as Triton does: a success whose queue time is 0 and
+    /// whose compute times are not recorded (nor counted in <see cref="InferenceCount"/> or <see cref="ExecutionCount"/>).</summary>
+    public void RecordCacheHit(long requestNs, long lookupNs)
+    {
+        Success.Add(requestNs);
+        Queue.Add(0);
+        CacheHit.Add(lookupNs);
+    }
+
+    /// <summary>Records a cache miss whose request was executed (its success already recorded): the lookup and
+    /// insertion time, which Triton also adds to the request duration.</summary>
+    public void RecordCacheMiss(long lookupAndInsertNs)
+    {
+        CacheMiss.Add(lookupAndInsertNs);
+        Success.Add(lookupAndInsertNs, count: 0);
     }
 
     public void RecordFailure(long requestNs, FailureReason reason)

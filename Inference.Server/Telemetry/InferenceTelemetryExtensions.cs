@@ -31,6 +31,7 @@ public static class InferenceTelemetryExtensions
         services.AddSingleton<InferenceHistograms>();
         services.AddSingleton<IModelStatisticsObserverFactory>(sp => sp.GetRequiredService<InferenceHistograms>());
         services.AddSingleton<ModelStatisticsMetrics>();
+        services.AddSingleton<ResponseCacheMetrics>();
         services.TryAddKeyedSingleton<TimeProvider>(QueueTimeWindow.ClockKey, (sp, _) => sp.GetService<TimeProvider>() ?? TimeProvider.System);
         services.AddSingleton<QueueTimeWindow>();
         services.AddSingleton<GpuMetrics>();
@@ -61,6 +62,7 @@ public static class InferenceTelemetryExtensions
     public static WebApplication MapInferenceMetrics(this WebApplication app)
     {
         app.Services.GetRequiredService<ModelStatisticsMetrics>();
+        app.Services.GetRequiredService<ResponseCacheMetrics>();
         app.Services.GetRequiredService<QueueTimeWindow>();
         app.Services.GetRequiredService<GpuMetrics>();
         app.Services.GetRequiredService<CpuMetrics>();

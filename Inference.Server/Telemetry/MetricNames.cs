@@ -21,6 +21,22 @@ public static class MetricNames
     public const string ComputeOutputDurationUs = "nv_inference_compute_output_duration_us";
     public const string PendingRequestCount = "nv_inference_pending_request_count";
 
+    // Triton's per-model response cache metrics (labels model, version; only versions that use the cache).
+    public const string CacheHitsPerModel = "nv_cache_num_hits_per_model";
+    public const string CacheMissesPerModel = "nv_cache_num_misses_per_model";
+    public const string CacheHitDurationPerModel = "nv_cache_hit_duration_per_model";
+    public const string CacheMissDurationPerModel = "nv_cache_miss_duration_per_model";
+
+    // Triton's local cache metrics (server-wide gauges, no labels; only when the server has a cache).
+    public const string CacheUtil = "nv_cache_util";
+    public const string CacheNumEntries = "nv_cache_num_entries";
+    public const string CacheNumLookups = "nv_cache_num_lookups";
+    public const string CacheNumHits = "nv_cache_num_hits";
+    public const string CacheNumMisses = "nv_cache_num_misses";
+    public const string CacheNumEvictions = "nv_cache_num_evictions";
+    public const string CacheLookupDuration = "nv_cache_lookup_duration";
+    public const string CacheInsertionDuration = "nv_cache_insertion_duration";
+
     // Beyond Triton (labels model, version): instances of KIND_AUTO groups that run on CPU because no GPU could be used.
     public const string GpuFallbackInstances = "nv_inference_gpu_fallback_instances";
 

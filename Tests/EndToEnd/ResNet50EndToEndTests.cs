@@ -57,4 +57,23 @@ public sealed class ResNet50EndToEndTests(ResNet50ServerFixture fixture) : IClas
         Assert.Equal(argmax.ToString(System.Globalization.CultureInfo.InvariantCulture), top1[1]);
         Assert.Equal($"class_{argmax:D4}", top1[2]);
     }
+
+    /// <summary>The default repository's ensemble: a UINT8 HWC image through resnet50_preprocess and resnet50 gives the logits of
+    /// the client-side preprocessing (the way LoadTest and the docs preprocess) run on resnet50.</summary>
+    [Fact]
+    public async Task ImageEnsemble_MatchesClientPreprocessingPlusResNet50()
+    {
+        var pixels = new byte[224 * 224 * 3];
+        new Random(52).NextBytes(pixels);
+        var request = new ModelInferRequest { ModelName = Inference.Server.ModelTools.DefaultModelRepository.ImageEnsembleName };
+        request.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = "image", Datatype = "UINT8", Shape = { 1, 224, 224, 3 } });
+        request.RawInputContents.Add(Google.Protobuf.ByteString.CopyFrom(pixels));
+
+        var reply = await fixture.Server.Grpc.ModelInferAsync(request, cancellationToken: Ct);
+
+        Assert.Equal(("resnet50_image", "logits"), (reply.ModelName, Assert.Single(reply.Outputs).Name));
+        var chw = new float[pixels.Length];
+        Inference.Server.ModelTools.Preprocessing.PixelNormalization.ImageNet.ToChw(pixels, chw);
+        Reference.AssertClose(Reference.Run(fixture.Repository.ModelPath, "input", Shape, chw, "logits"), E2E.Floats(reply.RawOutputContents[0]), tolerance: 1e-3f);
+    }
 }

@@ -81,7 +81,7 @@ public sealed class ResNet50Tests(ResNet50Fixture fixture) : IClassFixture<ResNe
         await using var server = await ServerHost.StartAsync(fixture.RepositoryPath, "--model-config-name=" + DefaultModelRepository.GpuConfigName);
 
         using var index = await server.Http.PostAsync("/v2/repository/index", null, ct);
-        var row = System.Text.Json.Nodes.JsonNode.Parse(await index.Content.ReadAsStringAsync(ct))!.AsArray().Single()!;
+        var row = System.Text.Json.Nodes.JsonNode.Parse(await index.Content.ReadAsStringAsync(ct))!.AsArray().Single(r => r!["name"]!.GetValue<string>() == "resnet50")!;
         using var ready = await server.Http.GetAsync("/v2/health/ready", ct);
 
         Assert.Equal(("resnet50", "UNAVAILABLE"), (row["name"]!.GetValue<string>(), row["state"]!.GetValue<string>()));
