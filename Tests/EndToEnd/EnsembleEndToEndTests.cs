@@ -151,7 +151,7 @@ public sealed class EnsembleEndToEndTests : IDisposable
         Assert.True(row["state"]!.GetValue<string>() == "UNAVAILABLE", what);
         Assert.Contains(reason, row["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         await E2E.AssertErrorAsync(await server.Http.PostAsync("/v2/models/bad/infer", Kserve.Json(Body(new float[16], new float[16])), Ct),
-            HttpStatusCode.BadRequest, "model 'bad' has no available versions");
+            HttpStatusCode.NotFound, "model 'bad' has no available versions");
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/v2/models/add/ready", Ct)).StatusCode);
     }
 
