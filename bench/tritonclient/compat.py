@@ -7,6 +7,7 @@ and `resnet_tiny`. Cases that need a feature the server does not have fail with 
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import queue
@@ -227,7 +228,7 @@ def http_shm_bounds(c):
 
 @case("http", "CUDA shared memory without CUDA: clear error")
 def http_cuda_shm(c):
-    return expect_error(lambda: c.register_cuda_shared_memory("tc_cuda", b"\0" * 64, 0, 64))
+    return expect_error(lambda: c.register_cuda_shared_memory("tc_cuda", base64.b64encode(b"\0" * 64), 0, 64))
 
 
 @case("http", "trace settings: get, update, per model")

@@ -22,7 +22,7 @@ S=Inference.Server/bin/Release/net10.0/Inference.Server
 $S write-identity -r "$work/repo" --name identity --width 16 --max-batch-size 8 --max-queue-delay-us 0 >/dev/null
 $S write-tiny -r "$work/repo" >/dev/null
 $S --model-repository="$work/repo" --model-control-mode=explicit --load-model='*' --http-port=18600 --grpc-port=18601 \
-   --metrics-port=18602 --http-address=127.0.0.1 >"$work/server.log" 2>&1 &
+   --metrics-port=18602 --http-address=127.0.0.1 --trace-config=triton,file="$work/trace.json" >"$work/server.log" 2>&1 &
 wait_ready 18600
 
 {
