@@ -15,6 +15,10 @@ public sealed class CpuMetrics
     private readonly string _memInfoPath;
     private CpuTimes _previous;
 
+    /// <summary>The last utilization computed; reported again when no CPU time has passed since (two scrapes within one
+    /// clock tick), so the gauge does not vanish between them.</summary>
+    private double? _last;
+
     public CpuMetrics(IMeterFactory meterFactory) : this(meterFactory, ProcStats.StatPath, ProcStats.MemInfoPath)
     {
     }
@@ -56,7 +60,9 @@ public sealed class CpuMetrics
             if (utilization is not null)
             {
                 _previous = now;
+                _last = utilization;
             }
+            utilization ??= _last;
         }
         return utilization is { } u ? [new Measurement<double>(u)] : [];
     }

@@ -41,64 +41,9 @@ public sealed class OtlpExportTests
         }
 
         // Three exports after the requests, each with the model's counter and its latency histogram.
-        var seen = await receiver.WaitForAsync(body => body.Contains("nv_inference_request_success", StringComparison.Ordinal)
+        var seen = await receiver.WaitForAsync("metrics", body => body.Contains("nv_inference_request_success", StringComparison.Ordinal)
             && body.Contains("nv_inference_request_duration_seconds", StringComparison.Ordinal)
             && body.Contains("exported", StringComparison.Ordinal), count: 3, TimeSpan.FromSeconds(30));
-        Assert.True(seen, $"expected 3 OTLP metric exports with the counters and histograms; got {receiver.MetricExports} exports");
-    }
-
-    /// <summary>An OTLP/HTTP endpoint (POST /v1/metrics, /v1/traces, /v1/logs) that keeps the metric bodies.</summary>
-    private sealed class OtlpReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly ConcurrentQueue<string> _metrics = new();
-
-        private OtlpReceiver(WebApplication app) => _app = app;
-
-        public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-
-        public int MetricExports => _metrics.Count;
-
-        public static async Task<OtlpReceiver> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new OtlpReceiver(app);
-            app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
-            {
-                using var body = new MemoryStream();
-                await request.Body.CopyToAsync(body);
-                if (signal == "metrics")
-                {
-                    // Metric, scope and attribute names are plain UTF-8 strings inside the protobuf.
-                    receiver._metrics.Enqueue(Encoding.Latin1.GetString(body.ToArray()));
-                }
-                return Results.Bytes([], "application/x-protobuf");
-            });
-            await app.StartAsync(Ct);
-            return receiver;
-        }
-
-        public async Task<bool> WaitForAsync(Func<string, bool> match, int count, TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (DateTime.UtcNow < deadline)
-            {
-                if (_metrics.Count(match) >= count)
-                {
-                    return true;
-                }
-                await Task.Delay(100, Ct);
-            }
-            return false;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync(Ct);
-            await _app.DisposeAsync();
-        }
+        Assert.True(seen, $"expected 3 OTLP metric exports with the counters and histograms; got {receiver.Exports("metrics")} exports");
     }
 }

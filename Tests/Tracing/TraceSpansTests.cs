@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Inference.Server.ModelTools;
 using Inference.Tests.EndToEnd;
 using Inference.Tests.ModelTools;
+using Inference.Tests.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -25,7 +26,7 @@ public sealed class TraceSpansTests
     [Fact]
     public async Task OpenTelemetryMode_ExportsTritonsSpansWithTheTimestampEvents()
     {
-        await using var receiver = await SpanReceiver.StartAsync();
+        await using var receiver = await OtlpReceiver.StartAsync();
         using var repository = new TempDirectory();
         IdentityModelBuilder.Write(repository.Path, "spanned", width: 4);
         await using var server = await ServerHost.StartAsync(repository.Path,
@@ -45,61 +46,7 @@ public sealed class TraceSpansTests
 
         string[] expected = ["InferRequest", "spanned", "compute", "triton.model_name", "triton.request_id", "otel-1",
             "REQUEST_START", "QUEUE_START", "COMPUTE_START", "COMPUTE_INPUT_END", "COMPUTE_OUTPUT_START", "COMPUTE_END", "REQUEST_END"];
-        var seen = await receiver.WaitForAsync(body => expected.All(e => body.Contains(e, StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
-        Assert.True(seen, $"expected an OTLP trace export with Triton's spans and events; got {receiver.Exports} exports");
-    }
-
-    /// <summary>An OTLP/HTTP endpoint that keeps the trace bodies (names are plain UTF-8 inside the protobuf).</summary>
-    private sealed class SpanReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly ConcurrentQueue<string> _traces = new();
-
-        private SpanReceiver(WebApplication app) => _app = app;
-
-        public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-
-        public int Exports => _traces.Count;
-
-        public static async Task<SpanReceiver> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var receiver = new SpanReceiver(app);
-            app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
-            {
-                using var body = new MemoryStream();
-                await request.Body.CopyToAsync(body);
-                if (signal == "traces")
-                {
-                    receiver._traces.Enqueue(Encoding.Latin1.GetString(body.ToArray()));
-                }
-                return Results.Bytes([], "application/x-protobuf");
-            });
-            await app.StartAsync(Ct);
-            return receiver;
-        }
-
-        public async Task<bool> WaitForAsync(Func<string, bool> match, TimeSpan timeout)
-        {
-            var deadline = DateTime.UtcNow + timeout;
-            while (DateTime.UtcNow < deadline)
-            {
-                if (_traces.Any(match))
-                {
-                    return true;
-                }
-                await Task.Delay(100, Ct);
-            }
-            return false;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync(Ct);
-            await _app.DisposeAsync();
-        }
+        var seen = await receiver.WaitForAsync("traces", body => expected.All(e => body.Contains(e, StringComparison.Ordinal)), count: 1, TimeSpan.FromSeconds(30));
+        Assert.True(seen, $"expected an OTLP trace export with Triton's spans and events; got {receiver.Exports("traces")} exports");
     }
 }
