@@ -40,12 +40,9 @@ public sealed class DynamicBatchScheduler : IScheduler
     private readonly string _unloadingMessage;
     private readonly int _maxRequestsPerBatch;
 
-    private readonly TaskCompletionSource<InferenceError?> _prepared = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Func<IModelInstance, InferenceError?>? _prepare;
+    private readonly InstancePreparation _preparation;
 
     private int _liveThreads;
-    private int _unprepared;
-    private InferenceError? _prepareError;
     private bool _disposed;
     private int _inflight;
     private int _queued;
@@ -105,9 +102,8 @@ public sealed class DynamicBatchScheduler : IScheduler
             static s => ThreadPool.UnsafeQueueUserWorkItem(static d => d.OnTimer(), (DynamicBatchScheduler)s!, preferLocal: false),
             this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
-        _prepare = prepare;
+        _preparation = new InstancePreparation(instances.Count, prepare);
         _liveThreads = instances.Count;
-        _unprepared = instances.Count;
         foreach (var instance in instances)
         {
             var thread = new Thread(RunInstance)
@@ -124,7 +120,7 @@ public sealed class DynamicBatchScheduler : IScheduler
     /// then the constructor's <c>prepare</c>): null when all succeeded, else the first failure. Requests sent earlier
     /// wait in the queue.
     /// </summary>
-    public Task<InferenceError?> Prepared => _prepared.Task;
+    public Task<InferenceError?> Prepared => _preparation.Completed;
 
     /// <inheritdoc />
     public int InflightCount => Volatile.Read(ref _inflight);
@@ -225,28 +221,6 @@ public sealed class DynamicBatchScheduler : IScheduler
 
     private static InferenceError TimedOut { get; } = new(ErrorCode.Timeout, "Request timeout expired");
 
-    private void Prepare(IModelInstance instance)
-    {
-        InferenceError? error;
-        try
-        {
-            instance.PrepareOnExecutingThread();
-            error = _prepare?.Invoke(instance);
-        }
-        catch (Exception e)
-        {
-            error = new InferenceError(ErrorCode.Internal, $"instance '{instance.Name}' failed to prepare: {e.Message}");
-        }
-        if (error is not null)
-        {
-            Interlocked.CompareExchange(ref _prepareError, error, null);
-        }
-        if (Interlocked.Decrement(ref _unprepared) == 0)
-        {
-            _prepared.TrySetResult(Volatile.Read(ref _prepareError));
-        }
-    }
-
     private void RunInstance(object? state)
     {
         var instance = (IModelInstance)state!;
@@ -256,7 +230,7 @@ public sealed class DynamicBatchScheduler : IScheduler
         var executor = new BatchExecutor(this, instance);
         try
         {
-            Prepare(instance);
+            _preparation.Run(instance);
             former.UseExactBatchSizes(instance.ExactBatchSizes);
             while (true)
             {

@@ -25,12 +25,11 @@ public sealed class SequenceBatchScheduler : IScheduler
     private readonly ModelStatistics _statistics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Func<IModelInstance, InferenceError?>? _prepare;
+    private readonly InstancePreparation _preparation;
     private readonly object _lock = new();
     private readonly LiveSequence?[][] _slots;
     private readonly Dictionary<SequenceId, LiveSequence> _byId = [];
     private readonly Queue<LiveSequence> _backlog = new();
-    private readonly TaskCompletionSource<InferenceError?> _prepared = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _idleTicks;
     private readonly long _delayTicks;
@@ -39,8 +38,6 @@ public sealed class SequenceBatchScheduler : IScheduler
 
     private const string CancelledMessage = "Request was cancelled";
 
-    private InferenceError? _prepareError;
-    private int _unprepared;
     private int _liveThreads;
     private int _inflight;
     private int _queued;
@@ -71,13 +68,12 @@ public sealed class SequenceBatchScheduler : IScheduler
         _statistics = statistics;
         _time = timeProvider;
         _logger = logger ?? NullLogger.Instance;
-        _prepare = prepare;
+        _preparation = new InstancePreparation(instances.Count, prepare);
         _idleTicks = MicrosecondsToTicks(settings.MaxSequenceIdleMicroseconds);
         _delayTicks = MicrosecondsToTicks(settings.MaxQueueDelayMicroseconds);
         _unloadingMessage = $"Model '{modelName}' is unloading";
         _onCancelled = OnCancelled;
         _slots = [.. instances.Select(_ => new LiveSequence?[settings.SlotsPerInstance])];
-        _unprepared = instances.Count;
         _liveThreads = instances.Count;
         for (var i = 0; i < instances.Count; i++)
         {
@@ -87,7 +83,7 @@ public sealed class SequenceBatchScheduler : IScheduler
     }
 
     /// <summary>As <see cref="DynamicBatchScheduler.Prepared"/>.</summary>
-    public Task<InferenceError?> Prepared => _prepared.Task;
+    public Task<InferenceError?> Prepared => _preparation.Completed;
 
     /// <inheritdoc />
     public int InflightCount => Volatile.Read(ref _inflight);
@@ -380,7 +376,7 @@ public sealed class SequenceBatchScheduler : IScheduler
         var expired = new List<SequenceRequest>();
         try
         {
-            Prepare(instance);
+            _preparation.Run(instance);
             while (true)
             {
                 lock (_lock)
@@ -516,28 +512,6 @@ public sealed class SequenceBatchScheduler : IScheduler
         }
         wakeAt = Math.Min(wakeAt, oldest + _delayTicks);
         return 0;
-    }
-
-    private void Prepare(IModelInstance instance)
-    {
-        InferenceError? error;
-        try
-        {
-            instance.PrepareOnExecutingThread();
-            error = _prepare?.Invoke(instance);
-        }
-        catch (Exception e)
-        {
-            error = new InferenceError(ErrorCode.Internal, $"instance '{instance.Name}' failed to prepare: {e.Message}");
-        }
-        if (error is not null)
-        {
-            Interlocked.CompareExchange(ref _prepareError, error, null);
-        }
-        if (Interlocked.Decrement(ref _unprepared) == 0)
-        {
-            _prepared.TrySetResult(Volatile.Read(ref _prepareError));
-        }
     }
 
     private void Execute(IModelInstance instance, List<SequenceRequest> batch, List<InferenceRequest> requests, InferenceResponse[]?[] responseArrays)
