@@ -1,16 +1,7 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Text;
 using Inference.Server.ModelTools;
 using Inference.Tests.EndToEnd;
 using Inference.Tests.ModelTools;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Inference.Tests.Telemetry;
 

@@ -1,18 +1,9 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Inference.Server.ModelTools;
 using Inference.Tests.EndToEnd;
 using Inference.Tests.ModelTools;
 using Inference.Tests.Telemetry;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Inference.Tests.Tracing;
 
