@@ -44,7 +44,7 @@ kill %1 2>/dev/null || true; wait %1 2>/dev/null || true
 base=$($S default-repository)
 for n in 1 2; do
   mkdir -p "$work/r$n/resnet50/1"
-  ln -f "$base/resnet50/1/model.onnx" "$work/r$n/resnet50/1/model.onnx"
+  ln -f "$base/resnet50/1/model.onnx" "$work/r$n/resnet50/1/model.onnx" 2>/dev/null || cp "$base/resnet50/1/model.onnx" "$work/r$n/resnet50/1/model.onnx"
   cp "$base/resnet50/labels.txt" "$work/r$n/resnet50/"
   sed "s/count: [0-9]*/count: $n/" "$base/resnet50/config.pbtxt" >"$work/r$n/resnet50/config.pbtxt"
 done

@@ -39,3 +39,6 @@ make_models() {
   [ -f "$M/our_fp32.onnx" ] || timeout 120 "$APP/Inference.Server" build-resnet50 --output "$M/our_fp32.onnx" | tail -1
   cp -f "$M"/*.accuracy.json "$OUT/" 2>/dev/null || true
 }
+# place_model SRC DEST: puts a model file into a repository as a hard link, or a copy across file systems (the server
+# refuses a symlink that resolves outside its repository).
+place_model() { ln -f "$1" "$2" 2>/dev/null || cp "$1" "$2"; }

@@ -13,7 +13,7 @@ unpack_app; make_models
 N=${INSTANCES:-2}
 SIZES=$(echo "${GRAPH_SIZES:-1,2,4,8,16,32,64,96,128,192,256}" | sed -E 's/([0-9]+)/{ batch_size: \1 }/g')
 rm -rf "$H/repo"; mkdir -p "$H/repo/resnet50/1"
-ln -f "$M/tv_fp16c.onnx" "$H/repo/resnet50/1/model.onnx"  # a hard link: a symlink out of the repository is refused
+place_model "$M/tv_fp16c.onnx" "$H/repo/resnet50/1/model.onnx"
 NAME=resnet50 cfg shm_resnet50 "optimization { $(accel prefer_nhwc=1 fuse_conv_bias=1) cuda { graphs: true graph_spec [ $SIZES ] } }
 instance_group [ { kind: KIND_GPU count: $N } ]
 dynamic_batching { }"

@@ -21,8 +21,8 @@ rm -rf "$H/repo"
 for m in $MODELS; do
   mkdir -p "$H/repo/$m/1"
   if [ "$m" = image_sink ]; then "$APP/Inference.Server" write-image-sink -r "$H/repo" --instances "$N" >/dev/null; continue; fi
-  if [ "$m" = resnet50_u8 ]; then ln -f "$M/tv_u8.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m U8=1 cfg "e2e_$m" "$E2E"
-  else ln -f "$M/tv_fp16c.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m cfg "e2e_$m" "$E2E"; fi
+  if [ "$m" = resnet50_u8 ]; then place_model "$M/tv_u8.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m U8=1 cfg "e2e_$m" "$E2E"
+  else place_model "$M/tv_fp16c.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m cfg "e2e_$m" "$E2E"; fi
   cp "$C/e2e_$m.pbtxt" "$H/repo/$m/config.pbtxt"
 done
 t=$(date +%s)
