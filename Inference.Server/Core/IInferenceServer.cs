@@ -32,8 +32,11 @@ public interface IInferenceServer
     IReadOnlyList<RepositoryIndexEntry> GetRepositoryIndex(bool readyOnly = false);
 
     /// <summary>Loads or reloads a model; <paramref name="configJson"/> (Triton's JSON form of ModelConfig)
-    /// overrides config.pbtxt. Returns null on success.</summary>
-    Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, CancellationToken cancellationToken = default);
+    /// overrides config.pbtxt. With <paramref name="files"/> (Triton's model files in the load request) the model is
+    /// loaded from those files instead of the repository, and <paramref name="configJson"/> is required. Returns null
+    /// on success.</summary>
+    Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, IReadOnlyList<ModelFile>? files = null,
+        CancellationToken cancellationToken = default);
 
     Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default);
 

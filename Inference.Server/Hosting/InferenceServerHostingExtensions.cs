@@ -42,6 +42,8 @@ public static class InferenceServerHostingExtensions
         });
         services.AddSingleton(sp => new Caching.ResponseCache(sp.GetRequiredService<IOptions<InferenceServerOptions>>().Value.ResponseCacheBytes()));
         services.AddSingleton<ModelVersionLoader>();
+        // Model files of load requests go to a server-owned temporary folder, never into the repository.
+        services.AddSingleton(sp => new ModelFileStore(sp.GetRequiredService<IOptions<InferenceServerOptions>>().Value.MaxModelFilesBytes));
         services.AddSingleton<ModelManager>();
         var startOptions = builder.Configuration.GetSection(InferenceServerOptions.SectionName).Get<InferenceServerOptions>() ?? new();
         if (startOptions.RateLimiterEnabled)
@@ -65,6 +67,7 @@ public static class InferenceServerHostingExtensions
         services.AddKServeProtocol(kserve =>
         {
             kserve.MaxMessageBytes = (int)Math.Min(options.MaxRequestBodyBytes, Array.MaxLength);
+            kserve.MaxLoadRequestBytes = Math.Min(options.MaxLoadRequestBodyBytes, Array.MaxLength);
             kserve.HttpRestrictions = options.HttpRestrictions();
             kserve.GrpcRestrictions = options.GrpcRestrictions();
         });

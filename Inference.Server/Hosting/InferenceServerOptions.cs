@@ -67,6 +67,19 @@ public sealed class InferenceServerOptions
     /// <value>Default 64 MiB (Triton's HTTP limit).</value>
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>Largest accepted HTTP body of the load API (<c>POST /v2/repository/models/&lt;model&gt;/load</c>),
+    /// which may carry model files in base64 (<c>file:</c> parameters): this route alone has this limit instead of
+    /// <see cref="MaxRequestBodyBytes"/>; above it the answer is 413. Over gRPC the message limit
+    /// (<see cref="MaxRequestBodyBytes"/>) applies to load requests as to every other.</summary>
+    /// <value>Default 256 MiB (192 MiB of files once base64 is decoded).</value>
+    public long MaxLoadRequestBodyBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The most bytes that the model folders written from the files of load requests may hold together on
+    /// disk (each model's files plus its config); a load whose files would pass it is refused (400) until models
+    /// loaded from files are unloaded or replaced.</summary>
+    /// <value>Default 1 GiB.</value>
+    public long MaxModelFilesBytes { get; set; } = 1024L * 1024 * 1024;
+
     /// <summary>Triton's --strict-readiness: ready only when every model that should be loaded is ready.
     /// When false, ready as soon as the start-up loads have finished, whatever their outcome.</summary>
     /// <value>Default true.</value>
@@ -226,6 +239,14 @@ public sealed class InferenceServerOptions
         if (MaxRequestBodyBytes < 1024)
         {
             yield return $"Inference:MaxRequestBodyBytes must be at least 1024 (got {MaxRequestBodyBytes}).";
+        }
+        if (MaxLoadRequestBodyBytes < 1024)
+        {
+            yield return $"Inference:MaxLoadRequestBodyBytes must be at least 1024 (got {MaxLoadRequestBodyBytes}).";
+        }
+        if (MaxModelFilesBytes < 0)
+        {
+            yield return $"Inference:MaxModelFilesBytes must be 0 (no model files in load requests) or more (got {MaxModelFilesBytes}).";
         }
         if (PinnedMemoryPoolByteSize < 0)
         {

@@ -28,6 +28,9 @@ public static class TritonCommandLine
         ["--log-format"] = "Inference:LogFormat",
         ["--log-file"] = "Inference:LogFile",
         [Caching.ResponseCacheSettings.ByteSizeFlag] = "Inference:ResponseCacheByteSize",
+        // Not Triton's: the limits of model files in load requests.
+        ["--max-load-request-body-bytes"] = "Inference:MaxLoadRequestBodyBytes",
+        ["--max-model-files-bytes"] = "Inference:MaxModelFilesBytes",
         // Not Triton's: Kestrel's limits.
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",

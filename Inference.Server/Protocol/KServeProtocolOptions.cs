@@ -10,6 +10,11 @@ public sealed class KServeProtocolOptions
     /// MaxRequestBodySize; this value is the HTTP fallback when the server exposes no such limit.</summary>
     public int MaxMessageBytes { get; set; } = DefaultMaxMessageBytes;
 
+    /// <summary>Largest HTTP body of the load API alone, whose body may carry model files in base64; every other route
+    /// keeps Kestrel's MaxRequestBodySize.</summary>
+    /// <value>Default 256 MiB (the server's --max-load-request-body-bytes).</value>
+    public long MaxLoadRequestBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>How often the gRPC health service re-reads IInferenceServer.IsReady for Watch streams.</summary>
     public TimeSpan HealthRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 

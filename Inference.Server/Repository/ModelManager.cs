@@ -16,6 +16,11 @@ namespace Inference.Server.Repository;
 /// entry, so a load of an invalid name (400) or of one that is not in the repository (404) changes nothing — not
 /// the index, not readiness, not what later requests for that name get (404). An entry whose folder has gone is
 /// dropped when it is unloaded (or by the poll); loading and unloading a model again and again keeps one entry.
+/// The one exception is a successful load with model files (Triton's file override): its name need not be in the
+/// repository, and it is served from a folder the <see cref="ModelFileStore"/> wrote, which the entry owns
+/// (<see cref="ModelEntry.Written"/>) until the model is unloaded, reloaded (with other files, or without files, which
+/// returns it to the repository's own folder) or the server stops; then the folder is deleted. A failed load with
+/// files leaves nothing: no folder, and no entry for a name the repository does not have.
 /// </summary>
 public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 {
@@ -32,15 +37,19 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _missingAtStart = new(StringComparer.Ordinal);
     private readonly InferenceServerOptions _options;
     private readonly ModelVersionLoader _loader;
+    private readonly ModelFileStore _files;
     private readonly ILogger<ModelManager> _logger;
     private volatile bool _startupDone;
     private volatile bool _stopping;
     private volatile bool _draining;
 
-    public ModelManager(IOptions<InferenceServerOptions> options, ModelVersionLoader loader, ILogger<ModelManager> logger)
+    /// <param name="files">Where models loaded with files are written; the manager deletes what it holds when it is
+    /// disposed. Default: a store of its own limited to <see cref="InferenceServerOptions.MaxModelFilesBytes"/>.</param>
+    public ModelManager(IOptions<InferenceServerOptions> options, ModelVersionLoader loader, ILogger<ModelManager> logger, ModelFileStore? files = null)
     {
         _options = options.Value;
         _loader = loader;
+        _files = files ?? new ModelFileStore(_options.MaxModelFilesBytes);
         _loader.Server = this;
         _logger = logger;
     }
@@ -80,7 +89,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 LogLoadFailed(_logger, name, unknown.Message);
                 continue;
             }
-            await LoadCoreAsync(name, null, startup: true, cancellationToken).ConfigureAwait(false);
+            await LoadCoreAsync(name, null, null, startup: true, cancellationToken).ConfigureAwait(false);
         }
         _startupDone = true;
         LogStarted(_logger, Repository.RootPath, _options.ModelControlMode, _models.Count(m => m.Value.Snapshot.Latest is not null));
@@ -158,15 +167,19 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         return rows;
     }
 
-    public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, CancellationToken cancellationToken = default)
+    /// <summary>Triton's load API. With <paramref name="files"/> the name need not be in the repository, and a config
+    /// is required: the model is served from the files (<see cref="ModelFileStore"/>) until its next load or unload.</summary>
+    public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, IReadOnlyList<ModelFile>? files = null,
+        CancellationToken cancellationToken = default)
     {
         if (_options.ModelControlMode != ModelControlMode.Explicit)
         {
             return Task.FromResult<InferenceError?>(ControlModeError("load"));
         }
-        if (UnknownModel(name, "load") is { } unknown)
+        var withFiles = files is { Count: > 0 };
+        if ((withFiles ? FilesError(name, files!, configJson) : UnknownModel(name, "load")) is { } notLoadable)
         {
-            return Task.FromResult<InferenceError?>(unknown);
+            return Task.FromResult<InferenceError?>(notLoadable);
         }
         ModelConfig? overrideConfig = null;
         if (!string.IsNullOrWhiteSpace(configJson))
@@ -182,7 +195,30 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             }
             overrideConfig = parsed.Value;
         }
-        return LoadWithComposingModelsAsync(name, overrideConfig, cancellationToken);
+        return withFiles
+            ? LoadCoreAsync(name, overrideConfig, files, startup: false, cancellationToken)
+            : LoadWithComposingModelsAsync(name, overrideConfig, cancellationToken);
+    }
+
+    /// <summary>Why a load with <paramref name="files"/> is refused before anything is written, as Triton checks it: an
+    /// invalid name, a file path that leaves the model folder (<see cref="ModelFileStore.CheckPath"/>), or no config.</summary>
+    private static InferenceError? FilesError(string name, IReadOnlyList<ModelFile> files, string? configJson)
+    {
+        if (ModelRepository.CheckModelName(name) is { } invalid)
+        {
+            return invalid with { Message = $"failed to load: {invalid.Message}" };
+        }
+        foreach (var file in files)
+        {
+            if (ModelFileStore.CheckPath(file.Path) is { } why)
+            {
+                return new InferenceError(ErrorCode.InvalidArgument, $"failed to load '{name}': file parameter 'file:{file.Path}': {why}");
+            }
+        }
+        return string.IsNullOrWhiteSpace(configJson)
+            ? new InferenceError(ErrorCode.InvalidArgument,
+                $"failed to load '{name}': a 'config' parameter with the model config is required when model files are given")
+            : null;
     }
 
     /// <summary>Loads the composing models of an ensemble that are not ready yet, then the model itself.</summary>
@@ -192,10 +228,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             if (dependency != name && !IsModelReady(dependency))
             {
-                await LoadCoreAsync(dependency, null, startup: false, cancellationToken).ConfigureAwait(false);
+                await LoadCoreAsync(dependency, null, null, startup: false, cancellationToken).ConfigureAwait(false);
             }
         }
-        return await LoadCoreAsync(name, overrideConfig, startup: false, cancellationToken).ConfigureAwait(false);
+        return await LoadCoreAsync(name, overrideConfig, null, startup: false, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default)
@@ -247,7 +283,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (!_models.TryGetValue(name, out var entry) || entry.Fingerprint != fingerprint)
             {
                 LogReloading(_logger, name);
-                await LoadCoreAsync(name, null, startup: false, cancellationToken).ConfigureAwait(false);
+                await LoadCoreAsync(name, null, null, startup: false, cancellationToken).ConfigureAwait(false);
             }
         }
         foreach (var (name, entry) in _models)
@@ -282,6 +318,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             await UnloadCoreAsync(entry, "server shutting down", forget: false, CancellationToken.None).ConfigureAwait(false);
         }
+        _files.Dispose();
     }
 
     private static ModelStatisticsEntry ToStatistics(LoadedModelVersion v) =>
@@ -353,13 +390,27 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                         : $"model '{name}' version {version} is not ready" + (string.IsNullOrEmpty(reason) ? "" : $": {reason}"));
     }
 
-    /// <summary>Loads (or reloads) <paramref name="name"/>, a model of the repository. A start-up load makes the model
-    /// count for strict readiness whatever its outcome; any other load only when it succeeds.</summary>
-    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, bool startup, CancellationToken cancellationToken)
+    /// <summary>Loads (or reloads) <paramref name="name"/>: a model of the repository, or with <paramref name="files"/>
+    /// (checked, with <paramref name="overrideConfig"/> set) a model written from them. A start-up load makes the model
+    /// count for strict readiness whatever its outcome; any other load only when it succeeds. The folder written for
+    /// the files is the entry's once the load succeeds (the one it replaces is deleted), else deleted at once.</summary>
+    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, IReadOnlyList<ModelFile>? files, bool startup,
+        CancellationToken cancellationToken)
     {
         var entry = await EnterAsync(name, cancellationToken).ConfigureAwait(false);
+        WrittenModel? written = null;
         try
         {
+            if (files is not null)
+            {
+                var write = _files.Write(name, overrideConfig!, files);
+                if (!write.IsSuccess)
+                {
+                    ForgetIfUnknown(entry);
+                    return write.Error;
+                }
+                written = write.Value;
+            }
             if (startup)
             {
                 entry.Wanted = true;
@@ -367,7 +418,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             var old = entry.Snapshot;
             entry.Snapshot = new ModelServingSnapshot(old.Versions.Values,
                 old.Statuses.Count == 0 ? [new VersionStatus(-1, ModelVersionState.Loading, "")] : old.Statuses);
-            var result = await _loader.LoadAsync(name, overrideConfig, cancellationToken).ConfigureAwait(false);
+            var result = await _loader.LoadAsync(name, overrideConfig, cancellationToken, written?.Repository).ConfigureAwait(false);
             entry.Fingerprint = result.Fingerprint;
             if (result.Ready.Count == 0 && old.Versions.Count > 0)
             {
@@ -387,13 +438,16 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             {
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
                 LogLoadFailed(_logger, name, reason);
-                if (!Repository.Contains(name))
-                {
-                    // The folder went away during the load: keep no entry for a name the repository does not have.
-                    Forget(entry);
-                }
+                // The folder went away during the load, or files of a name the repository does not have failed to
+                // load: keep no entry for a name the repository does not have.
+                ForgetIfUnknown(entry);
                 return LoadFailed(result.Error, name, reason);
             }
+            // Nothing serves from the folder of the previous load any more: a load without files returns the model
+            // to the repository's own folder.
+            ReleaseWritten(entry);
+            entry.Written = written;
+            written = null;
             entry.Wanted = true;
             _missingAtStart.TryRemove(name, out _);
             LogLoaded(_logger, name, string.Join(",", result.Ready.Select(v => v.VersionText)));
@@ -401,7 +455,32 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         }
         finally
         {
+            if (written is not null)
+            {
+                _files.Delete(written);
+            }
             entry.Gate.Release();
+        }
+    }
+
+    /// <summary>Drops <paramref name="entry"/> when nothing serves from it and its name is not a model of the
+    /// repository; the caller holds its gate.</summary>
+    private void ForgetIfUnknown(ModelEntry entry)
+    {
+        if (entry.Snapshot.Versions.Count == 0 && !Repository.Contains(entry.Name))
+        {
+            Forget(entry);
+        }
+    }
+
+    /// <summary>Deletes the folder <paramref name="entry"/> was loaded from, if it was written from files; the caller
+    /// holds its gate and nothing serves from that folder any more.</summary>
+    private void ReleaseWritten(ModelEntry entry)
+    {
+        if (entry.Written is { } w)
+        {
+            entry.Written = null;
+            _files.Delete(w);
         }
     }
 
@@ -432,6 +511,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             {
                 await v.DisposeAsync().ConfigureAwait(false);
             }
+            ReleaseWritten(entry);
         }
         finally
         {
@@ -469,6 +549,10 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         public readonly SemaphoreSlim Gate = new(1, 1);
         public volatile ModelServingSnapshot Snapshot = ModelServingSnapshot.Empty;
         public string? Fingerprint;
+
+        /// <summary>The folder the serving versions were loaded from when it was written from a load request's files
+        /// (owned: deleted once nothing serves from it); null when they come from the repository. Set under <see cref="Gate"/>.</summary>
+        public WrittenModel? Written;
 
         /// <summary>Meant to be served (named at start, or loaded successfully since; not unloaded since): counts
         /// for strict readiness.</summary>

@@ -27,20 +27,25 @@ public sealed class ModelVersionLoader(
     /// ensemble fails to load.</summary>
     public IInferenceServer? Server { get; set; }
 
-    /// <summary>Loads off the caller's thread: session creation is synchronous and CPU-heavy.</summary>
-    public Task<ModelLoadResult> LoadAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken) =>
-        Task.Run(() => WithoutRootPath(Load(name, overrideConfig)), cancellationToken);
-
-    private ModelLoadResult WithoutRootPath(ModelLoadResult result) => result with
+    /// <summary>Loads off the caller's thread: session creation is synchronous and CPU-heavy. The model is read from
+    /// <paramref name="from"/> when given (a folder written from a load request's files, <see cref="ModelFileStore"/>),
+    /// else from the server's repository; messages name files relative to the one it was read from.</summary>
+    public Task<ModelLoadResult> LoadAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken, ModelRepository? from = null)
     {
-        Error = result.Error is { } e ? e with { Message = repository.WithoutRoot(e.Message) } : null,
-        Statuses = [.. result.Statuses.Select(s => s with { Reason = repository.WithoutRoot(s.Reason) })],
+        var source = from ?? repository;
+        return Task.Run(() => WithoutRootPath(source, Load(source, name, overrideConfig)), cancellationToken);
+    }
+
+    private static ModelLoadResult WithoutRootPath(ModelRepository source, ModelLoadResult result) => result with
+    {
+        Error = result.Error is { } e ? e with { Message = source.WithoutRoot(e.Message) } : null,
+        Statuses = [.. result.Statuses.Select(s => s with { Reason = source.WithoutRoot(s.Reason) })],
     };
 
-    private ModelLoadResult Load(string name, ModelConfig? overrideConfig)
+    private ModelLoadResult Load(ModelRepository source, string name, ModelConfig? overrideConfig)
     {
-        var fingerprint = repository.Fingerprint(name);
-        var read = repository.ReadModel(name, overrideConfig);
+        var fingerprint = source.Fingerprint(name);
+        var read = source.ReadModel(name, overrideConfig);
         if (!read.IsSuccess)
         {
             return ModelLoadResult.Failed(read.Error!, fingerprint);
@@ -82,7 +87,7 @@ public sealed class ModelVersionLoader(
         var labels = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var output in config.Output)
         {
-            var read1 = repository.ReadLabels(folder, output);
+            var read1 = source.ReadLabels(folder, output);
             if (!read1.IsSuccess)
             {
                 return ModelLoadResult.Failed(read1.Error!, fingerprint);
@@ -123,7 +128,7 @@ public sealed class ModelVersionLoader(
                 statuses.Add(new VersionStatus(version.Version, ModelVersionState.Unavailable, version.Error!));
                 continue;
             }
-            var loaded = LoadVersion(name, version.Version, version.ModelFilePath!, config, settings.Value!, labels, schedulerOptions, schema, placement.Value!);
+            var loaded = LoadVersion(source, name, version.Version, version.ModelFilePath!, config, settings.Value!, labels, schedulerOptions, schema, placement.Value!);
             if (loaded.IsSuccess)
             {
                 ready.Add(loaded.Value!);
@@ -138,7 +143,7 @@ public sealed class ModelVersionLoader(
     }
 
     private Result<LoadedModelVersion> LoadVersion(
-        string name, long version, string modelPath, ModelConfig config, OnnxSessionSettings settings,
+        ModelRepository source, string name, long version, string modelPath, ModelConfig config, OnnxSessionSettings settings,
         IReadOnlyDictionary<string, string[]>? labels, SchedulerOptions schedulerOptions, ModelIOSchema schema,
         IReadOnlyList<PlacedGroup> placement)
     {
@@ -168,7 +173,7 @@ public sealed class ModelVersionLoader(
             // them) and runs the warmup samples; the version is ready only when all have.
             var cached = config.ResponseCache?.Enable == true && responseCache is { IsEnabled: true };
             var statistics = new ModelStatistics(statisticsObservers?.Create(name, version)) { ResponseCacheEnabled = cached };
-            var (scheduler, prepared) = CreateScheduler(name, config, schedulerOptions, instances, statistics);
+            var (scheduler, prepared) = CreateScheduler(source, name, config, schedulerOptions, instances, statistics);
             if (prepared.GetAwaiter().GetResult() is { } prepareError)
             {
                 scheduler.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -191,10 +196,10 @@ public sealed class ModelVersionLoader(
     }
 
     private (IScheduler Scheduler, Task<InferenceError?> Prepared) CreateScheduler(
-        string name, ModelConfig config, SchedulerOptions options, List<IModelInstance> instances, ModelStatistics statistics)
+        ModelRepository source, string name, ModelConfig config, SchedulerOptions options, List<IModelInstance> instances, ModelStatistics statistics)
     {
         var logger = loggerFactory.CreateLogger("Inference.Server.Scheduling");
-        Func<IModelInstance, InferenceError?> warmup = instance => WarmupRunner.RunOn(config, instance, repository);
+        Func<IModelInstance, InferenceError?> warmup = instance => WarmupRunner.RunOn(config, instance, source);
         if (config.SchedulingChoiceCase == ModelConfig.SchedulingChoiceOneofCase.SequenceBatching)
         {
             var sequence = new SequenceBatchScheduler(name, SequenceBatchingConfig.ToSettings(config), instances, statistics, timeProvider, logger, warmup);

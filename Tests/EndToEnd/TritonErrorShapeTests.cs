@@ -110,10 +110,10 @@ public sealed class TritonErrorShapeTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, servedVersion.StatusCode);
         }
-        // UNSUPPORTED: model files in a load request.
+        // INVALID_ARG: model files in a load request that are not a model.
         var files = new JsonObject { ["parameters"] = new JsonObject { ["config"] = "{}", ["file:1/model.onnx"] = "AQID" } };
-        await E2E.AssertErrorAsync(await _server.Http.PostAsync("/v2/repository/models/identity/load", new StringContent(files.ToJsonString()), Ct),
-            HttpStatusCode.NotImplemented, "are not supported by this server");
+        await E2E.AssertErrorAsync(await _server.Http.PostAsync("/v2/repository/models/not_a_model/load", new StringContent(files.ToJsonString()), Ct),
+            HttpStatusCode.BadRequest, "failed to load 'not_a_model'");
         // INVALID_ARG: a failed load, whatever failed.
         await E2E.AssertErrorAsync(await _server.Http.PostAsync("/v2/repository/models/broken/load", null, Ct), HttpStatusCode.BadRequest, "broken");
         await E2E.AssertRpcErrorAsync(async () => await _server.Grpc.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "broken" }, cancellationToken: Ct),

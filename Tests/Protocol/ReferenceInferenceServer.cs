@@ -82,7 +82,7 @@ internal sealed class ReferenceInferenceServer : IInferenceServer
         ? [new(Identity, "1", "READY", "")]
         : [new(Identity, "1", "READY", ""), new(NotReady, "1", "UNAVAILABLE", "never loads")];
 
-    public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, CancellationToken cancellationToken = default)
+    public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, IReadOnlyList<ModelFile>? files = null, CancellationToken cancellationToken = default)
     {
         LastLoadedConfig = configJson;
         return Task.FromResult(name is Identity or NotReady ? null : new InferenceError(ErrorCode.NotFound, $"no model '{name}' in the repository"));

@@ -55,7 +55,7 @@ internal sealed class StatisticsOnlyServer : IInferenceServer
 
     public IReadOnlyList<RepositoryIndexEntry> GetRepositoryIndex(bool readyOnly = false) => throw new NotSupportedException();
 
-    public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, CancellationToken cancellationToken = default) =>
+    public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, IReadOnlyList<ModelFile>? files = null, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException();
 
     public Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default) => throw new NotSupportedException();

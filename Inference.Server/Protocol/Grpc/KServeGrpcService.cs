@@ -172,10 +172,12 @@ public sealed class KServeGrpcService(
         return Task.FromResult(reply);
     }
 
+    /// <summary>Triton's load API. Model files (<c>file:</c> parameters, <c>bytes_param</c>) arrive within the server's
+    /// gRPC message limit (--max-request-body-bytes), which applies to load requests as to every other message.</summary>
     public override async Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context)
     {
         string? config = null;
-        var files = new List<string>();
+        var files = new List<ModelFile>();
         foreach (var (key, value) in request.Parameters)
         {
             if (key == "config")
@@ -192,14 +194,10 @@ public sealed class KServeGrpcService(
                 {
                     throw ProtocolErrors.ToRpcException(ProtocolErrors.Invalid($"parameter '{key}' must be a bytes_param holding the file's content"));
                 }
-                files.Add(key);
+                files.Add(LoadFileParameters.ToFile(key, value.BytesParam.Memory));
             }
         }
-        if (LoadFileParameters.Check(request.ModelName, files, config is not null) is { } refused)
-        {
-            throw ProtocolErrors.ToRpcException(refused);
-        }
-        var error = await server.LoadModelAsync(request.ModelName, config, context.CancellationToken);
+        var error = await server.LoadModelAsync(request.ModelName, config, files, context.CancellationToken);
         return error is null ? new RepositoryModelLoadResponse() : throw ProtocolErrors.ToRpcException(error);
     }
 

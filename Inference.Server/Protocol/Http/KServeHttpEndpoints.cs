@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Inference.Server.Core;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace Inference.Server.Protocol.Http;
@@ -208,16 +209,26 @@ public static class KServeHttpEndpoints
         });
     }
 
+    /// <summary>Triton's load API. Its body may carry model files in base64 (<c>file:</c> parameters), so this route
+    /// alone reads bodies up to <see cref="KServeProtocolOptions.MaxLoadRequestBytes"/>; above it the answer is 413.</summary>
     private static async Task LoadAsync(HttpContext c, string model)
     {
-        using var body = await ReadSmallJsonAsync(c);
+        var options = c.RequestServices.GetRequiredService<IOptions<KServeProtocolOptions>>().Value;
+        if (c.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = options.MaxLoadRequestBytes;
+        }
+        using var body = await ReadSmallJsonAsync(c, options.MaxLoadRequestBytes);
         if (body.ErrorMessage is not null)
         {
-            await HttpJson.WriteErrorAsync(c.Response, body.Status, body.ErrorMessage);
+            var message = body.Status == RequestBodyReader.BodyTooLarge
+                ? $"load request too large: {body.ErrorMessage} (the load API's limit, --max-load-request-body-bytes)"
+                : body.ErrorMessage;
+            await HttpJson.WriteErrorAsync(c.Response, body.Status, message);
             return;
         }
         string? config = null;
-        var files = new List<string>();
+        var files = new List<ModelFile>();
         if (body.Root is { } root && root.TryGetProperty("parameters", out var parameters))
         {
             if (parameters.ValueKind != JsonValueKind.Object)
@@ -238,24 +249,17 @@ public static class KServeHttpEndpoints
                 }
                 else if (LoadFileParameters.IsFile(p.Name))
                 {
-                    if (p.Value.ValueKind != JsonValueKind.String || !IsBase64(p.Value.GetString()!))
+                    if (p.Value.ValueKind != JsonValueKind.String || !p.Value.TryGetBytesFromBase64(out var content))
                     {
                         await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid($"parameter '{p.Name}' must be a string holding the file's content in base64"));
                         return;
                     }
-                    files.Add(p.Name);
+                    files.Add(LoadFileParameters.ToFile(p.Name, content));
                 }
             }
         }
-        if (LoadFileParameters.Check(model, files, config is not null) is { } refused)
-        {
-            await HttpJson.WriteErrorAsync(c.Response, refused);
-            return;
-        }
-        await ReplyAsync(c, await Server(c).LoadModelAsync(model, config, c.RequestAborted));
+        await ReplyAsync(c, await Server(c).LoadModelAsync(model, config, files, c.RequestAborted));
     }
-
-    private static bool IsBase64(string text) => System.Buffers.Text.Base64.IsValid(text);
 
     private static async Task UnloadAsync(HttpContext c, string model)
     {
@@ -283,10 +287,12 @@ public static class KServeHttpEndpoints
 
     /// <summary>An optional JSON object body (control requests): absent is fine; malformed, or not text
     /// (<see cref="JsonTextCheck"/>), is a 400.</summary>
-    internal static async Task<SmallJson> ReadSmallJsonAsync(HttpContext c)
+    /// <param name="fallbackLimit">The body limit when the server exposes none (Kestrel's MaxRequestBodySize applies
+    /// otherwise); default the server's <see cref="KServeProtocolOptions.MaxMessageBytes"/>.</param>
+    internal static async Task<SmallJson> ReadSmallJsonAsync(HttpContext c, long? fallbackLimit = null)
     {
         var options = c.RequestServices.GetRequiredService<IOptions<KServeProtocolOptions>>().Value;
-        var read = await RequestBodyReader.ReadAsync(c.Request, options.MaxMessageBytes, c.RequestAborted);
+        var read = await RequestBodyReader.ReadAsync(c.Request, fallbackLimit ?? options.MaxMessageBytes, c.RequestAborted);
         if (read.Body is null)
         {
             return new SmallJson(null, read.Status, read.Message);
