@@ -183,6 +183,7 @@ def http_load_files(c, repo):
     i, data = identity_input(httpclient, 1)
     expect(np.array_equal(c.infer("identity_files", [i]).as_numpy("OUTPUT0"), data), "output differs")
     c.unload_model("identity_files")
+    expect(not c.is_model_ready("identity_files"), "still ready after unload")
 
 
 @case("http", "system shared memory: input and output in regions")
@@ -351,6 +352,20 @@ def grpc_repository(c):
     expect(c.is_model_ready("resnet_tiny"), "not ready")
 
 
+@case("grpc", "load with files (model from the request, version 3)")
+def grpc_load_files(c, repo):
+    with open(os.path.join(repo, "identity", "1", "model.onnx"), "rb") as f:
+        onnx = f.read()
+    cfg = c.get_model_config("identity", as_json=True)["config"]
+    cfg["name"] = "identity_files_grpc"
+    c.load_model("identity_files_grpc", config=json.dumps(cfg), files={"file:3/model.onnx": onnx})
+    expect(c.is_model_ready("identity_files_grpc", "3"), "version 3 not ready")
+    i, data = identity_input(grpcclient, 1)
+    expect(np.array_equal(c.infer("identity_files_grpc", [i]).as_numpy("OUTPUT0"), data), "output differs")
+    c.unload_model("identity_files_grpc")
+    expect(not c.is_model_ready("identity_files_grpc"), "still ready after unload")
+
+
 @case("grpc", "system shared memory: input and output in regions")
 def grpc_shm(c):
     key = "/tc_" + uuid.uuid4().hex[:8]
@@ -453,6 +468,7 @@ def main():
         for fn in (grpc_health, grpc_model, grpc_infer, grpc_gzip, grpc_async, grpc_stream, grpc_stats,
                    grpc_repository, grpc_shm, grpc_trace, grpc_log, grpc_unknown):
             fn(c)
+        grpc_load_files(c, a.repository)
     aio_cases(a.http, a.grpc)
 
     lines = ["| client | case | result | detail |", "|---|---|---|---|"]
