@@ -57,4 +57,18 @@ public sealed class InferenceServerOptionsTests
         Assert.Equal(
             [$"Inference:ExitTimeoutSeconds must be 0..86400 seconds (got {seconds})."],
             new InferenceServerOptions { ExitTimeoutSeconds = seconds }.Validate());
+
+    [Fact]
+    public void LoadRequestLimits_HaveTheirFlags_AndDocumentedDefaults_AndAreValidated()
+    {
+        Assert.Equal("Inference:MaxLoadRequestBodyBytes", TritonCommandLine.SwitchMappings["--max-load-request-body-bytes"]);
+        Assert.Equal("Inference:MaxModelFilesBytes", TritonCommandLine.SwitchMappings["--max-model-files-bytes"]);
+        Assert.Equal(256L * 1024 * 1024, new InferenceServerOptions().MaxLoadRequestBodyBytes);
+        Assert.Equal(1024L * 1024 * 1024, new InferenceServerOptions().MaxModelFilesBytes);
+        Assert.Empty(new InferenceServerOptions { MaxLoadRequestBodyBytes = 1024, MaxModelFilesBytes = 0 }.Validate());
+        Assert.Equal(
+            ["Inference:MaxLoadRequestBodyBytes must be at least 1024 (got 1023).",
+             "Inference:MaxModelFilesBytes must be 0 (no model files in load requests) or more (got -1)."],
+            new InferenceServerOptions { MaxLoadRequestBodyBytes = 1023, MaxModelFilesBytes = -1 }.Validate());
+    }
 }
