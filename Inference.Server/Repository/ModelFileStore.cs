@@ -114,7 +114,9 @@ public sealed class ModelFileStore(long maxBytes) : IDisposable
                 return Invalid(model, $"its files and config ({bytes} bytes) would bring the models loaded from files to " +
                     $"{_heldBytes + bytes} bytes, over the server's limit of {MaxBytes} bytes (--max-model-files-bytes); unload some first");
             }
-            _root ??= Directory.CreateTempSubdirectory(FolderPrefix).FullName;
+            // Its real path (links followed, as when /tmp is one), so that every path derived from it, and every
+            // message cut by it, is the one the kernel reports.
+            _root ??= RealFolder(Directory.CreateTempSubdirectory(FolderPrefix).FullName);
             _heldBytes += bytes;
             root = _root;
             folderNumber = ++_nextFolder;
@@ -222,16 +224,7 @@ public sealed class ModelFileStore(long maxBytes) : IDisposable
         }
     }
 
+    private static string RealFolder(string path) => RepositoryPaths.RealPath(path) ?? path;
+
     private static InferenceError Invalid(string model, string why) => new(ErrorCode.InvalidArgument, $"failed to load '{model}': {why}");
-}
-
-/// <summary>A model folder written by <see cref="ModelFileStore.Write"/>: the one-model repository to load it from
-/// and the bytes it holds. <see cref="Deleted"/> is set (under the store's lock) once it has been deleted.</summary>
-public sealed class WrittenModel(ModelRepository repository, long bytes)
-{
-    public ModelRepository Repository { get; } = repository;
-
-    public long Bytes { get; } = bytes;
-
-    internal bool Deleted { get; set; }
 }
