@@ -9,10 +9,15 @@ namespace LoadTest.Telemetry;
 /// <summary>
 /// Exports <see cref="LoadTestMetrics"/>: over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the Aspire
 /// dashboard sets it for its resources), and on a Prometheus scrape endpoint (<c>/metrics</c>) when a port is given.
-/// Dispose to flush and stop.
+/// Dispose to flush and stop: the last OTLP export gets at most <see cref="FinalExportTimeout"/>, so an endpoint that
+/// accepts connections but does not answer cannot hold the exit (OpenTelemetry's own disposal waits up to 5 s, and a
+/// stopped LoadTest has to be gone within the 6 s DCP, the Aspire dashboard's Stop, waits after SIGTERM).
 /// </summary>
 public sealed class MetricsExport : IAsyncDisposable
 {
+    /// <summary>How long the last export may take when the run ends; what it has not sent by then is dropped.</summary>
+    public static readonly TimeSpan FinalExportTimeout = TimeSpan.FromSeconds(1);
+
     private readonly MeterProvider? _provider;
     private readonly WebApplication? _scrape;
 
@@ -64,7 +69,10 @@ public sealed class MetricsExport : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _provider?.ForceFlush(5000);
+        // Shutdown exports what is left once, waiting at most the timeout; the Dispose that follows (the provider's own,
+        // or the host's service provider's) then finds it shut down and does not wait again.
+        var provider = _provider ?? _scrape?.Services.GetService<MeterProvider>();
+        provider?.Shutdown((int)FinalExportTimeout.TotalMilliseconds);
         _provider?.Dispose();
         if (_scrape is not null)
         {
