@@ -45,12 +45,12 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:19000/v2/models
 {
   echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(dotnet --version 2>/dev/null || echo self-contained); commit ${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null)}; $(date -u +%F)"
   echo "== image_sink (UINT8 [b,224,224,3]), $INSTANCES instance(s), closed loop at concurrency $CONC, ${DUR}s a point"
-  printf '%-12s %-6s %5s %10s %10s %12s %10s\n' protocol target batch req/s cpu_us/req cores alloc_B/req
+  printf '%-12s %-6s %5s %10s %10s %12s %10s %8s %8s\n' protocol target batch req/s cpu_us/req cores alloc_B/req p50_us p99_us
 } | tee "$OUT/server-cpu.txt"
 
 # point PROTOCOL TARGET BATCH: one measured point; prints its row.
 point() {
-  local protocol=$1 target=$2 batch=$3 pid t0 t1 a0="" a0b a1 rps secs row requests cpu_us cores alloc=""
+  local protocol=$1 target=$2 batch=$3 pid t0 t1 a0="" a0b a1 rps secs p50 p99 row requests cpu_us cores alloc=""
   if [ "$target" = server ]; then pid=$server; else pid=$bare; fi
   # Two scrapes back to back: the second tells what a scrape itself allocates, taken off the figure.
   t0=$(cpu_ticks "$pid"); [ "$target" = server ] && a0=$(alloc_bytes) && a0b=$(alloc_bytes)
@@ -62,13 +62,13 @@ point() {
   [ -n "${RATE:-}" ] && level=(--request-rate "$RATE" --max-outstanding 1024)
   row=$($LOAD --url "http://127.0.0.1:$port" --protocol "$protocol" -m "$model" --input pixels --output logits --batch "$batch" \
         "${level[@]}" --duration "$DUR" --warmup 0 --channels 4 --quiet | tail -1)
-  rps=$(echo "$row" | cut -d, -f3); secs=$(echo "$row" | cut -d, -f17)
+  rps=$(echo "$row" | cut -d, -f3); secs=$(echo "$row" | cut -d, -f17); p50=$(echo "$row" | cut -d, -f4); p99=$(echo "$row" | cut -d, -f7)
   t1=$(cpu_ticks "$pid")
   requests=$(awk -v r="$rps" -v s="$secs" 'BEGIN{printf "%.0f", r*s}')
   cpu_us=$(awk -v d=$((t1 - t0)) -v n="$requests" -v k="$tck" 'BEGIN{printf "%.0f", d / k * 1e6 / n}')
   cores=$(awk -v d=$((t1 - t0)) -v s="$secs" -v k="$tck" 'BEGIN{printf "%.2f", d / k / s}')
   if [ -n "$a0" ]; then a1=$(alloc_bytes); [ -n "$a1" ] && alloc=$(awk -v a="$a0" -v a2="$a0b" -v b="$a1" -v n="$requests" 'BEGIN{printf "%.0f", (b - a2 - (a2 - a))/n}'); fi
-  printf '%-12s %-6s %5s %10s %10s %12s %10s %s\n' "$protocol" "$target" "$batch" "$rps" "$cpu_us" "$cores" "${alloc:--}" "${RATE:+open loop $RATE/s}" | tee -a "$OUT/server-cpu.txt"
+  printf '%-12s %-6s %5s %10s %10s %12s %10s %8s %8s %s\n' "$protocol" "$target" "$batch" "$rps" "$cpu_us" "$cores" "${alloc:--}" "$p50" "$p99" "${RATE:+open loop $RATE/s}" | tee -a "$OUT/server-cpu.txt"
   last_rps=$rps
 }
 
