@@ -69,6 +69,7 @@ public static class TuneCommand
         {
             TuneSettings settings;
             TuneRun run;
+            QuietOnnxRuntime();
             try
             {
                 var source = ModelSource.Resolve(parse.GetValue(model)!);
@@ -150,6 +151,22 @@ public static class TuneCommand
             return 1;
         });
         return command;
+    }
+
+    /// <summary>ONNX Runtime's own log (stderr) at fatal only: probing for CUDA on a machine without it would print
+    /// the provider's load error before tune's one-line answer; the tools' failures arrive as exceptions anyway.
+    /// Must run before ONNX Runtime is first used in the process (later, the environment exists and this does nothing).</summary>
+    private static void QuietOnnxRuntime()
+    {
+        var options = new Microsoft.ML.OnnxRuntime.EnvironmentCreationOptions { logLevel = Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        try
+        {
+            Microsoft.ML.OnnxRuntime.OrtEnv.CreateInstanceWithOptions(ref options);
+        }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // The environment exists already (a second command in one process): its log level stays.
+        }
     }
 
     /// <summary>The source's config as the server would complete it: what max_batch_size the space is checked

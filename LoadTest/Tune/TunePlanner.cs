@@ -70,15 +70,14 @@ public static class TunePlanner
             current = kept.Point;
         }
 
-        // Each dimension's best values on its rung (feasible ones by score), the ladder's winner first.
+        // Each dimension's best values on its rung (feasible ones, best first: the kept value leads).
         var values = new Dictionary<TuneDimension, IReadOnlyList<string>>();
         var options = new List<List<TunePoint>> { new() { current } };
         foreach (var dimension in TuneSpace.Dimensions)
         {
             var best = rungPoints.TryGetValue(dimension, out var tried)
                 ? tried.Where(t => goal.OperatingLevel(t) is not null)
-                    .OrderByDescending(t => t.Key == current.Key)
-                    .ThenBy(t => t, Comparer<PointResult>.Create((a, b) => Compare(goal, a, b)))
+                    .Order(Comparer<PointResult>.Create((a, b) => Compare(goal, a, b)))
                     .Select(t => t.Point.ValueOf(dimension)).Distinct().Take(combineTop).ToList()
                 : [];
             if (best.Count == 0)

@@ -33,23 +33,37 @@ public static class TuneRunner
         try
         {
             state = BuildVariants(settings, state, repository, run.OutputDirectory, progress, cancellationToken);
-            await using var server = run.ServerHttp is { } http
-                ? TuneServer.Attach(http, run.ServerGrpc ?? http)
-                : await StartServerAsync(repository, run, progress, cancellationToken);
-            using var client = new RepositoryClient(server.HttpAddress);
+            TuneServer? server = null;
+            RepositoryClient? client = null;
             var bases = new Dictionary<string, ModelConfig>(StringComparer.Ordinal);
-            while (true)
+            try
             {
-                var step = TunePlanner.Next(settings.Space, settings.Goal, state.ByKey(), settings.MaxConfigs, settings.CombineTop);
-                if (step.Next is not { } point)
+                while (true)
                 {
-                    progress.Note(step.LimitReached ? $"stopped at --max-configs {settings.MaxConfigs}" : "search complete");
-                    break;
+                    var step = TunePlanner.Next(settings.Space, settings.Goal, state.ByKey(), settings.MaxConfigs, settings.CombineTop);
+                    if (step.Next is not { } point)
+                    {
+                        progress.Note(step.LimitReached ? $"stopped at --max-configs {settings.MaxConfigs}" : "search complete");
+                        break;
+                    }
+                    // The server starts with the first point to measure (a resumed run with nothing left needs none).
+                    server ??= run.ServerHttp is { } http
+                        ? TuneServer.Attach(http, run.ServerGrpc ?? http)
+                        : await StartServerAsync(repository, run, progress, cancellationToken);
+                    client ??= new RepositoryClient(server.HttpAddress);
+                    var result = await MeasureAsync(settings, state, point, step.Stage!, repository, bases, server, client, progress, cancellationToken);
+                    state = state.With(result);
+                    state.Save(run.OutputDirectory);
+                    progress.Note($"[{result.Order + 1}] {Describe(settings.Goal, result)}");
                 }
-                var result = await MeasureAsync(settings, state, point, step.Stage!, repository, bases, server, client, progress, cancellationToken);
-                state = state.With(result);
-                state.Save(run.OutputDirectory);
-                progress.Note($"[{result.Order + 1}] {Describe(settings.Goal, result)}");
+            }
+            finally
+            {
+                client?.Dispose();
+                if (server is not null)
+                {
+                    await server.DisposeAsync();
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
