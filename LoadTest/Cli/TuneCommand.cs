@@ -74,6 +74,10 @@ public static class TuneCommand
             {
                 var source = ModelSource.Resolve(parse.GetValue(model)!);
                 var modelName = parse.GetValue(name) ?? (source.ModelFolder is { } f ? Path.GetFileName(f) : Path.GetFileNameWithoutExtension(source.ModelPath));
+                if (modelName.Length == 0 || modelName.Length > 200 || modelName[0] == '.' || !modelName.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '_' or '-' or '.'))
+                {
+                    throw new ArgumentException($"--name '{modelName}': a model name here is ASCII letters, digits, '_', '-' and '.', not starting with '.' (give --name)");
+                }
                 var sourceConfig = SourceConfig(source, modelName);
                 var attached = parse.GetValue(url);
                 var gpu = attached is null && GpuProbe.Available;
@@ -96,18 +100,30 @@ public static class TuneCommand
                 {
                     throw new ArgumentException("--min-cosine must be between -1 and 1");
                 }
-                var levels = LevelRange.Parse(parse.GetValue(concurrency)!);
+                IReadOnlyList<double> levels;
+                try
+                {
+                    levels = LevelRange.Parse(parse.GetValue(concurrency)!);
+                }
+                catch (FormatException e)
+                {
+                    throw new ArgumentException("--concurrency: " + e.Message, e);
+                }
                 var seconds = parse.GetValue(duration);
                 var plan = new MeasurementPlan(TimeSpan.FromSeconds(NonNegative("--warmup", parse.GetValue(warmup))),
                     TimeSpan.FromMilliseconds(Positive("--measurement-interval", parse.GetValue(interval))!.Value),
                     seconds is { } d ? TimeSpan.FromSeconds(Positive("--duration", d)!.Value) : null, 0,
                     new StabilityRule(Positive("--stability-percentage", parse.GetValue(stability))!.Value), AtLeast("--max-trials", parse.GetValue(maxTrials), 3));
                 var proto = parse.GetValue(protocol)!;
-                var images_ = parse.GetValue(images);
-                var calibration = images_ is null ? SampleSelection.Generated : Path.GetFullPath(images_, Environment.CurrentDirectory);
-                if (images_ is not null && !Directory.Exists(calibration))
+                var imagesFolder = parse.GetValue(images);
+                var calibration = imagesFolder is null ? SampleSelection.Generated : Path.GetFullPath(imagesFolder, Environment.CurrentDirectory);
+                if (imagesFolder is not null && !Directory.Exists(calibration))
                 {
                     throw new ArgumentException($"--images {calibration}: no such folder");
+                }
+                if (imagesFolder is not null && space.Precisions.All(x => x == "fp32"))
+                {
+                    throw new ArgumentException("--images: only the fp16, int8 and preprocess variants use images (calibration, held-out accuracy); --precision has none");
                 }
                 run = Run(parse.GetValue(output)!, parse.GetValue(resume), attached, parse.GetValue(grpcUrl), parse.GetValue(serverRepository),
                     parse.GetValue(serverArg) ?? [], proto);

@@ -32,7 +32,7 @@ public static class TuneFiles
         }
         if (report.Best is { } row)
         {
-            files.Add(WriteBest(best, report.Settings.ModelName, row.Result, repository));
+            files.Add(WriteBest(best, report.Settings.ModelName, row.Result, report.BestConfigText!, repository));
         }
         return files;
     }
@@ -68,7 +68,16 @@ public static class TuneFiles
         return sb.ToString();
     }
 
-    private static string WriteBest(string best, string modelName, PointResult result, string repository)
+    /// <summary>The best point's config.pbtxt as written: the point's config under the source model's name.</summary>
+    public static string BestConfig(PointResult result, string modelName)
+    {
+        var parsed = PbtxtParser.ParseModelConfig(result.ConfigText, "tune config");
+        var config = parsed.IsSuccess ? parsed.Value! : throw new InvalidDataException($"the best point's config does not parse: {parsed.Error!.Message}");
+        config.Name = modelName;
+        return PbtxtWriter.Write(config);
+    }
+
+    private static string WriteBest(string best, string modelName, PointResult result, string configText, string repository)
     {
         var variantFolder = Path.Combine(repository, ModelVariants.ModelName(modelName, result.Point.Precision));
         var target = Path.Combine(best, modelName);
@@ -78,11 +87,8 @@ public static class TuneFiles
         {
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
         }
-        var parsed = PbtxtParser.ParseModelConfig(result.ConfigText, "tune config");
-        var config = parsed.IsSuccess ? parsed.Value! : throw new InvalidDataException($"the best point's config does not parse: {parsed.Error!.Message}");
-        config.Name = modelName;
         var path = Path.Combine(target, ModelSource.ConfigFileName);
-        AtomicFile.WriteAllText(path, PbtxtWriter.Write(config));
+        AtomicFile.WriteAllText(path, configText);
         return path;
     }
 

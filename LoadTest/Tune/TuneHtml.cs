@@ -50,7 +50,7 @@ public static class TuneHtml
             html.Append("<div class=\"verdict pass\">best: #").Append(best.Result.Order + 1).Append(' ').Append(E(best.Result.Point.Label))
                 .Append(Inv($": {l.InferencesPerSecond:F1} inferences/s, p99 {l.P99Us / 1000:0.###} ms at concurrency {l.Concurrency:0}")).Append("</div>\n")
                 .Append("<p>Written to <code>best/").Append(E(s.ModelName)).Append("/</code> (config.pbtxt and the ")
-                .Append(E(best.Result.Point.Precision)).Append(" variant's model.onnx):</p>\n<pre>").Append(E(best.Result.ConfigText)).Append("</pre>\n");
+                .Append(E(best.Result.Point.Precision)).Append(" variant's model.onnx):</p>\n<pre>").Append(E(report.BestConfigText ?? "")).Append("</pre>\n");
         }
         else
         {
@@ -61,14 +61,15 @@ public static class TuneHtml
         html.Append("<div class=\"charts\">\n");
         if (measured.Count > 0)
         {
+            // Too many configs for a legend: each curve's last point (its highest concurrency) names the config.
             var series = measured.Select((p, i) => new ChartSeries("#" + (p.Result.Order + 1), Palette[i % Palette.Length],
                 [.. p.Result.Levels.Select(l => (l.InferencesPerSecond, l.P99Us / 1000))], Dashed: !p.Feasible,
-                Labels: [.. p.Result.Levels.Select(l => l.Concurrency.ToString("0", CultureInfo.InvariantCulture))])).ToList();
+                Labels: [.. p.Result.Levels.Select((l, j) => j == p.Result.Levels.Count - 1 ? "#" + (p.Result.Order + 1) : "")])).ToList();
             if (report.Pareto.Count > 0)
             {
                 series.Add(new ChartSeries("Pareto front", "#000", [.. report.Pareto.Select(p => (p.InferencesPerSecond, p.P99Us / 1000))], Dashed: true));
             }
-            html.Append(SvgChart.Line("Throughput vs p99 per config (points labelled by concurrency)", "inferences/s", "p99 (ms)", series));
+            html.Append(SvgChart.Line("Throughput vs p99 of every config (black dashed: Pareto front)", "inferences/s", "p99 (ms)", series, legend: false));
         }
         var rungs = Rungs(report);
         if (rungs.Count > 0)
@@ -136,7 +137,8 @@ public static class TuneHtml
                 .Append(E(string.Join("; ", combined.Select(kv => $"{kv.Key}: {string.Join(", ", kv.Value)}")))).Append("</p>\n");
         }
         html.Append("<p class=\"meta\">Latency: successful requests from send to validated response (LoadTest's closed loop, HdrHistogram). ")
-            .Append("A config's operating level is its best level under the constraints; dashed curves did not meet them.</p>\n</body></html>\n");
+            .Append("A config's operating level is its best level under the constraints; dashed curves did not meet them. ")
+            .Append("Ladder bars: the objective at each tried config's operating level, 0 when it met no constraint.</p>\n</body></html>\n");
         return html.ToString();
     }
 
@@ -158,11 +160,21 @@ public static class TuneHtml
         {
             foreach (var key in rung.TriedKeys.Skip(1))
             {
-                bars.Add(($"{TunePlanner.Name(rung.Dimension)}={byKey[key].Result.Point.ValueOf(rung.Dimension)}", Value(key), key == rung.KeptKey));
+                bars.Add((Short(rung.Dimension, byKey[key].Result.Point.ValueOf(rung.Dimension)), Value(key), key == rung.KeptKey));
             }
         }
         return bars;
     }
+
+    /// <summary>A rung's bar label: the changed value, with a hint of its dimension.</summary>
+    private static string Short(TuneDimension dimension, string value) => dimension switch
+    {
+        TuneDimension.Instances => "x" + value,
+        TuneDimension.QueueDelay => value == "off" ? "no batching" : value + "us",
+        TuneDimension.PreferredBatchSizes => "pref " + (value == "off" ? "none" : value),
+        TuneDimension.CudaGraphs => "graphs " + value,
+        _ => value,
+    };
 
     private static string Constraints(TuneGoal g)
     {

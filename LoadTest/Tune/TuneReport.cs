@@ -16,20 +16,21 @@ public sealed record ParetoPoint(int Order, string Key, double Concurrency, doub
 /// </summary>
 public sealed record TuneReport(TuneSettings Settings, IReadOnlyList<VariantRecord> Variants, IReadOnlyList<PointRow> Points,
     IReadOnlyList<LadderRung> Ladder, IReadOnlyDictionary<string, IReadOnlyList<string>>? CombinedValues, bool SearchComplete, bool LimitReached,
-    string? BestKey, IReadOnlyList<ParetoPoint> Pareto, string Machine, string CommandLine, DateTimeOffset Written)
+    string? BestKey, string? BestConfigText, IReadOnlyList<ParetoPoint> Pareto, string Machine, string CommandLine, DateTimeOffset Written)
 {
     public PointRow? Best => BestKey is null ? null : Points.Single(p => p.Result.Key == BestKey);
 
     public static TuneReport Create(TuneSettings settings, TuneState state)
     {
         var goal = settings.Goal;
+        var best = goal.Best(state.Results);
         var step = TunePlanner.Next(settings.Space, goal, state.ByKey(), settings.MaxConfigs, settings.CombineTop);
         var rows = state.Results.OrderBy(r => r.Order).Select(r => goal.Infeasibility(r) is { } why
             ? new PointRow(r, false, why, null)
             : new PointRow(r, true, null, goal.OperatingLevel(r))).ToList();
         return new TuneReport(settings, state.Variants, rows, step.Ladder,
             step.CombinedValues?.ToDictionary(kv => TunePlanner.Name(kv.Key), kv => kv.Value),
-            step.Next is null && !step.LimitReached, step.LimitReached, goal.Best(state.Results)?.Key,
+            step.Next is null && !step.LimitReached, step.LimitReached, best?.Key, best is null ? null : TuneFiles.BestConfig(best, settings.ModelName),
             [.. goal.ParetoFront(state.Results).Select(p => new ParetoPoint(p.Point.Order, p.Point.Key, p.Level.Concurrency, p.Level.InferencesPerSecond, p.Level.P99Us))],
             RunInfo.DescribeMachine(), "LoadTest " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), DateTimeOffset.Now);
     }
