@@ -41,9 +41,18 @@ public static class PointMeasurement
         }
         finally
         {
-            if (await repository.UnloadAsync(config.Name, CancellationToken.None) is { } unloadError)
+            // Also after Ctrl+C, but briefly: the process has a few seconds to write its reports.
+            using var unloadTime = new CancellationTokenSource(TimeSpan.FromSeconds(cancellationToken.IsCancellationRequested ? 2 : 120));
+            try
             {
-                progress.Note($"warning: unload of {config.Name}: {unloadError}");
+                if (await repository.UnloadAsync(config.Name, unloadTime.Token) is { } unloadError)
+                {
+                    progress.Note($"warning: unload of {config.Name}: {unloadError}");
+                }
+            }
+            catch (OperationCanceledException) when (unloadTime.IsCancellationRequested)
+            {
+                progress.Note($"warning: unload of {config.Name} did not answer in time");
             }
         }
     }

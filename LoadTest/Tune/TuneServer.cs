@@ -14,12 +14,20 @@ namespace LoadTest.Tune;
 public sealed class TuneServer : IAsyncDisposable
 {
     private readonly Process? _process;
+    private readonly EventHandler? _onExit;
 
     private TuneServer(Uri http, Uri grpc, Process? process)
     {
         HttpAddress = http;
         GrpcAddress = grpc;
         _process = process;
+        if (process is not null)
+        {
+            // Should the tune end without disposing this (a second Ctrl+C, the signal grace running out), its server
+            // goes with it rather than holding the ports and a model.
+            _onExit = (_, _) => Kill(process);
+            AppDomain.CurrentDomain.ProcessExit += _onExit;
+        }
     }
 
     public Uri HttpAddress { get; }
@@ -148,16 +156,29 @@ public sealed class TuneServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // exited meanwhile
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_process is null)
         {
             return;
         }
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-        }
+        AppDomain.CurrentDomain.ProcessExit -= _onExit;
+        Kill(_process);
         await _process.WaitForExitAsync();
         _process.Dispose();
     }
