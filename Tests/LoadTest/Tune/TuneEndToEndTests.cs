@@ -13,8 +13,11 @@ namespace Inference.Tests.LoadTest.Tune;
 /// <summary>
 /// <c>LoadTest tune</c> for real: the identity model (FP32 [batch,16]), its variants built by the model tools, a
 /// server the tune starts, very short fixed measurements. Timings are never asserted: only which configs were
-/// tried, which excluded, and that the choice is the best of the run's own results file.
+/// tried, which excluded, and that the choice is the best of the run's own results file. Not run in parallel with
+/// other tests (<see cref="TuneEndToEndCollection"/>): each starts servers and loads the cores, which the suite's
+/// timing checks (drain, soak, signal stop) should not share.
 /// </summary>
+[Collection(TuneEndToEndCollection.Name)]
 public sealed class TuneEndToEndTests
 {
     private static readonly string[] Measurement = ["--concurrency", "1,2", "--duration", "0.3", "--warmup", "0.1", "-p", "300", "-q"];
@@ -181,4 +184,11 @@ public sealed class TuneEndToEndTests
             }
         }
     }
+}
+
+/// <summary>The tune's end-to-end tests run alone, after the parallel part of the suite.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TuneEndToEndCollection
+{
+    public const string Name = "tune end to end";
 }
