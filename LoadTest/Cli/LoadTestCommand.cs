@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace LoadTest.Cli;
 
 /// <summary>The whole command line: the sweep (root), <c>scenario</c>, and the benchmark peers <c>bare-server</c> and
-/// <c>plain-grpc-loop</c>.</summary>
+/// <c>plain-grpc-loop</c>, the <c>reliability</c> suite and <c>tune</c>.</summary>
 public static class LoadTestCommand
 {
     public static RootCommand Create()
@@ -14,6 +14,7 @@ public static class LoadTestCommand
         root.Subcommands.Add(BareServerCommand.Create());
         root.Subcommands.Add(PlainGrpcLoopCommand.Create());
         root.Subcommands.Add(Reliability.ReliabilityCommand.Create());
+        root.Subcommands.Add(TuneCommand.Create());
         return root;
     }
 

@@ -18,8 +18,10 @@ public static class SvgChart
 {
     private const int Width = 600, Height = 360, Left = 70, Right = 20, Top = 40, Bottom = 80;
 
-    /// <summary>A line chart. With <paramref name="categories"/>, x values are category indexes drawn evenly spaced.</summary>
-    public static string Line(string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series, IReadOnlyList<string>? categories = null)
+    /// <summary>A line chart. With <paramref name="categories"/>, x values are category indexes drawn evenly spaced.
+    /// Without <paramref name="legend"/>, the series are told apart by their point labels only (many series).</summary>
+    public static string Line(string title, string xLabel, string yLabel, IReadOnlyList<ChartSeries> series, IReadOnlyList<string>? categories = null,
+        bool legend = true)
     {
         var points = series.SelectMany(s => s.Points).ToList();
         var (xMin, xMax) = categories is null ? Range(points.Select(p => p.X), fromZero: true) : (-0.5, categories.Count - 0.5);
@@ -44,7 +46,10 @@ public static class SvgChart
                 }
             }
         }
-        Legend(svg, series.Select(s => (s.Name, s.Color)));
+        if (legend)
+        {
+            Legend(svg, series.Select(s => (s.Name, s.Color)));
+        }
         return svg.Append("</svg>\n").ToString();
     }
 
