@@ -16,6 +16,7 @@ namespace Inference.Server.Repository;
 /// entry, so a load of an invalid name (400) or of one that is not in the repository (404) changes nothing — not
 /// the index, not readiness, not what later requests for that name get (404). An entry whose folder has gone is
 /// dropped when it is unloaded (or by the poll); loading and unloading a model again and again keeps one entry.
+/// Ensembles follow their composing models as in Triton's dependency graph (<c>ModelManager.Ensembles.cs</c>).
 /// </summary>
 public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 {
@@ -72,7 +73,8 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         IEnumerable<string> names = _options.ModelControlMode == ModelControlMode.Explicit && !_options.LoadModels.Contains("*")
             ? _options.LoadModels
             : Repository.ListModelNames();
-        foreach (var name in EnsembleLoadOrder.Order(Repository, names))
+        var named = names.ToHashSet(StringComparer.Ordinal);
+        foreach (var name in EnsembleLoadOrder.Order(Repository, named))
         {
             if (UnknownModel(name, "load") is { } unknown)
             {
@@ -80,7 +82,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 LogLoadFailed(_logger, name, unknown.Message);
                 continue;
             }
-            await LoadCoreAsync(name, null, startup: true, cancellationToken).ConfigureAwait(false);
+            await LoadCoreAsync(name, null, new LoadKind(Startup: true, Explicit: named.Contains(name)), cancellationToken).ConfigureAwait(false);
         }
         _startupDone = true;
         LogStarted(_logger, Repository.RootPath, _options.ModelControlMode, _models.Count(m => m.Value.Snapshot.Latest is not null));
@@ -185,20 +187,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         return LoadWithComposingModelsAsync(name, overrideConfig, cancellationToken);
     }
 
-    /// <summary>Loads the composing models of an ensemble that are not ready yet, then the model itself.</summary>
-    private async Task<InferenceError?> LoadWithComposingModelsAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken)
-    {
-        foreach (var dependency in EnsembleLoadOrder.Order(Repository, [name]))
-        {
-            if (dependency != name && !IsModelReady(dependency))
-            {
-                await LoadCoreAsync(dependency, null, startup: false, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        return await LoadCoreAsync(name, overrideConfig, startup: false, cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default)
+    public async Task<InferenceError?> UnloadModelAsync(string name, bool unloadDependents = false, CancellationToken cancellationToken = default)
     {
         if (_options.ModelControlMode != ModelControlMode.Explicit)
         {
@@ -209,7 +198,13 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             return UnknownModel(name, "unload");
         }
+        var composing = entry.Composing;
         await UnloadCoreAsync(entry, "unloaded", forget: !Repository.Contains(name), cancellationToken).ConfigureAwait(false);
+        await SuspendDependentsAsync(name, cancellationToken).ConfigureAwait(false);
+        if (unloadDependents)
+        {
+            await UnloadUnneededAsync(composing, cancellationToken).ConfigureAwait(false);
+        }
         return null;
     }
 
@@ -247,7 +242,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (!_models.TryGetValue(name, out var entry) || entry.Fingerprint != fingerprint)
             {
                 LogReloading(_logger, name);
-                await LoadCoreAsync(name, null, startup: false, cancellationToken).ConfigureAwait(false);
+                await LoadAndFollowAsync(name, null, new LoadKind(Startup: false, Explicit: true), cancellationToken).ConfigureAwait(false);
             }
         }
         foreach (var (name, entry) in _models)
@@ -255,6 +250,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (!onDisk.Contains(name))
             {
                 await UnloadCoreAsync(entry, "removed from the repository", forget: true, cancellationToken).ConfigureAwait(false);
+                await SuspendDependentsAsync(name, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -353,14 +349,20 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                         : $"model '{name}' version {version} is not ready" + (string.IsNullOrEmpty(reason) ? "" : $": {reason}"));
     }
 
-    /// <summary>Loads (or reloads) <paramref name="name"/>, a model of the repository. A start-up load makes the model
-    /// count for strict readiness whatever its outcome; any other load only when it succeeds.</summary>
-    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, bool startup, CancellationToken cancellationToken)
+    /// <summary>How a load came about. <see cref="Startup"/>: a start-up load makes the model count for strict readiness
+    /// whatever its outcome (any other load only when it succeeds). <see cref="Explicit"/>: the load names the model (not
+    /// a composing model loaded for an ensemble), so that unload_dependents leaves it loaded. <see cref="FollowsComposing"/>:
+    /// the reload of an ensemble after one of its composing models changed; when it fails, the ensemble stops serving
+    /// (its plan no longer matches), where any other failed reload keeps the versions that were serving.</summary>
+    private readonly record struct LoadKind(bool Startup, bool Explicit, bool FollowsComposing = false);
+
+    /// <summary>Loads (or reloads) <paramref name="name"/>, a model of the repository (see <see cref="LoadKind"/>).</summary>
+    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, LoadKind kind, CancellationToken cancellationToken)
     {
         var entry = await EnterAsync(name, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (startup)
+            if (kind.Startup)
             {
                 entry.Wanted = true;
             }
@@ -369,7 +371,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 old.Statuses.Count == 0 ? [new VersionStatus(-1, ModelVersionState.Loading, "")] : old.Statuses);
             var result = await _loader.LoadAsync(name, overrideConfig, cancellationToken).ConfigureAwait(false);
             entry.Fingerprint = result.Fingerprint;
-            if (result.Ready.Count == 0 && old.Versions.Count > 0)
+            if (result.Ready.Count == 0 && old.Versions.Count > 0 && !kind.FollowsComposing)
             {
                 // A failed reload keeps what was serving (Triton's behaviour); the index says why.
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
@@ -379,6 +381,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 return LoadFailed(result.Error, name, reason);
             }
             entry.Snapshot = new ModelServingSnapshot(result.Ready, result.Statuses);
+            TrackComposing(entry, overrideConfig);
             foreach (var v in old.Versions.Values)
             {
                 await v.DisposeAsync().ConfigureAwait(false);
@@ -386,6 +389,11 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (result.Ready.Count == 0)
             {
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
+                if (kind.FollowsComposing)
+                {
+                    // Stopped like an unload (Triton unloads an ensemble that no longer validates): not counted for readiness.
+                    entry.Wanted = false;
+                }
                 LogLoadFailed(_logger, name, reason);
                 if (!Repository.Contains(name))
                 {
@@ -395,6 +403,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 return LoadFailed(result.Error, name, reason);
             }
             entry.Wanted = true;
+            entry.Explicit |= kind.Explicit || _options.ModelControlMode != ModelControlMode.Explicit;
             _missingAtStart.TryRemove(name, out _);
             LogLoaded(_logger, name, string.Join(",", result.Ready.Select(v => v.VersionText)));
             return null;
@@ -425,6 +434,9 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 Forget(entry);
             }
             entry.Wanted = false;
+            entry.Explicit = false;
+            entry.Linked = false;
+            entry.OverrideConfig = null;
             var old = entry.Snapshot;
             entry.Snapshot = new ModelServingSnapshot([], old.Statuses.Select(s => s with { State = ModelVersionState.Unavailable, Reason = reason }));
             entry.Fingerprint = null;
@@ -476,6 +488,21 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 
         /// <summary>Dropped from the dictionary (set under <see cref="Gate"/>): a load that waited for it starts over.</summary>
         public volatile bool Removed;
+
+        /// <summary>Loaded by a load that named it, or in a control mode other than explicit (Triton's explicitly_load_):
+        /// an unload with unload_dependents leaves it loaded. Cleared by an unload.</summary>
+        public volatile bool Explicit;
+
+        /// <summary>An ensemble that a load has tried (whatever its outcome) and that no unload has removed since: it follows
+        /// its composing models (<see cref="Composing"/>), reloaded when one becomes ready, stopped when one stops.</summary>
+        public volatile bool Linked;
+
+        /// <summary>The models the steps of this ensemble run (of the config its last load tried); empty for other models.</summary>
+        public volatile IReadOnlyList<string> Composing = [];
+
+        /// <summary>The config override the serving versions were loaded with, which a reload that follows a composing
+        /// model keeps; null for the repository's config.</summary>
+        public volatile ModelConfig? OverrideConfig;
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Serving repository {Repository} (control mode {Mode}); {Ready} model(s) ready")]
