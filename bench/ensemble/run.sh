@@ -5,7 +5,7 @@
 # concurrencies: throughput, p50/p99, and the bytes on the wire per request, both ways (the kernel's byte counts of
 # the server's TCP connections, `ss -ti`, sampled twice inside the measured window, over the requests the model's
 # statistics counted between the samples: tensor, protobuf and HTTP/2 framing together; +-concurrency/requests).
-# Usage: bench/ensemble/run.sh [seconds-per-level >= 6] [concurrencies]   (defaults: 15, 1,2,4)
+# Usage: bench/ensemble/run.sh [seconds-per-level >= 4] [concurrencies]   (defaults: 15, 1,2,4)
 # Results: bench/out/ensemble-*.csv and a markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,13 +24,19 @@ $S --model-repository="$base" --http-port=18300 --grpc-port=18301 --metrics-port
 pid=$!
 wait_ready 18300
 
-# sample MODEL: "bytes received, bytes sent (acked), successes" of the gRPC port's connections and the model.
+# sample FILE MODEL: writes "peer bytes_received bytes_acked" of each connection to the gRPC port into FILE, then
+# prints the model's successes.
 sample() {
-  local wire n
-  wire=$(ss -tinH state established '( sport = :18301 )' | grep -o 'bytes_\(acked\|received\):[0-9]*' \
-    | awk -F: '$1=="bytes_received"{r+=$2} $1=="bytes_acked"{a+=$2} END{print r+0, a+0}')
-  n=$(curl -sf "http://127.0.0.1:18300/v2/models/$1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["model_stats"][0]["inference_stats"]["success"]["count"])')
-  echo "$wire $n"
+  ss -tinH state established '( sport = :18301 )' | awk '
+    /^[0-9]/ { peer = $4; next }
+    { r = 0; a = 0; for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "bytes_received") r = kv[2]; if (kv[1] == "bytes_acked") a = kv[2] }
+      print peer, r, a }' >"$1"
+  curl -sf "http://127.0.0.1:18300/v2/models/$2/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["model_stats"][0]["inference_stats"]["success"]["count"])'
+}
+# per_request BEFORE AFTER REQUESTS: bytes received and sent per request over the connections open at both samples.
+per_request() {
+  awk -v n="$3" 'NR == FNR { r[$1] = $2; a[$1] = $3; next } ($1 in r) { dr += $2 - r[$1]; da += $3 - a[$1] }
+    END { printf "%d %d", dr / n, da / n }' "$1" "$2"
 }
 
 echo "| path | concurrency | images/s | p50 ms | p99 ms | bytes in / request | bytes out / request |"
@@ -40,14 +46,15 @@ for path in "ensemble resnet50_image image" "client resnet50 input"; do
   name=$1 model=$2 input=$3
   for c in ${LEVELS//,/ }; do
     $L --url http://127.0.0.1:18301 --protocol grpc -m "$model" --input "$input" --output logits --concurrency "$c" \
-       --duration "$DUR" --warmup 3 --channels 1 --quiet --output-dir "$work/$name-$c" >/dev/null 2>"$work/$name-$c.log" &
+       --duration "$DUR" --warmup 5 --channels 1 --quiet --output-dir "$work/$name-$c" >/dev/null 2>"$work/$name-$c.log" &
     loadtest=$!
-    sleep 4; read -r r0 a0 n0 <<<"$(sample "$model")"
-    sleep $(( DUR - 2 )); read -r r1 a1 n1 <<<"$(sample "$model")"
+    sleep 6; n0=$(sample "$work/wire0" "$model")
+    sleep $(( DUR - 2 )); n1=$(sample "$work/wire1" "$model")
     wait $loadtest
+    read -r bi bo <<<"$(per_request "$work/wire0" "$work/wire1" $(( n1 - n0 )))"
     row=$(sed -n 2p "$work/$name-$c/results.csv")
     cp "$work/$name-$c/results.csv" "$OUT/ensemble-$name-c$c.csv"
-    echo "$row" | awk -F, -v n="$name" -v c="$c" -v bi=$(( (r1 - r0) / (n1 - n0) )) -v bo=$(( (a1 - a0) / (n1 - n0) )) \
+    echo "$row" | awk -F, -v n="$name" -v c="$c" -v bi="$bi" -v bo="$bo" \
       '{printf "| %s | %s | %.1f | %.1f | %.1f | %d | %d |\n", n, c, $2, $4/1000, $7/1000, bi, bo}'
   done
 done
