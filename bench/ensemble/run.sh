@@ -5,12 +5,13 @@
 # concurrencies: throughput, p50/p99, and the bytes on the wire per request, both ways (the kernel's byte counts of
 # the server's TCP connections, `ss -ti`, sampled twice inside the measured window, over the requests the model's
 # statistics counted between the samples: tensor, protobuf and HTTP/2 framing together; +-concurrency/requests).
-# Usage: bench/ensemble/run.sh [seconds-per-level >= 4] [concurrencies]   (defaults: 15, 1,2,4)
+# Usage: bench/ensemble/run.sh [seconds-per-level >= 4] [concurrencies] [rounds]   (defaults: 10, 1,2,4, 2)
 # Results: bench/out/ensemble-*.csv and a markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DUR=${1:-15}
+DUR=${1:-10}
 LEVELS=${2:-1,2,4}
+ROUNDS=${3:-2}
 OUT=bench/out; mkdir -p "$OUT"
 
 source bench/common.sh
@@ -39,25 +40,35 @@ per_request() {
     END { printf "%d %d", dr / n, da / n }' "$1" "$2"
 }
 
-echo "| path | concurrency | images/s | p50 ms | p99 ms | bytes in / request | bytes out / request |"
-echo "|---|---|---|---|---|---|---|"
-for path in "ensemble resnet50_image image" "client resnet50 input"; do
-  set -- $path
-  name=$1 model=$2 input=$3
-  for c in ${LEVELS//,/ }; do
-    $L --url http://127.0.0.1:18301 --protocol grpc -m "$model" --input "$input" --output logits --concurrency "$c" \
-       --duration "$DUR" --warmup 5 --channels 1 --quiet --output-dir "$work/$name-$c" >/dev/null 2>"$work/$name-$c.log" &
-    loadtest=$!
-    sleep 6; n0=$(sample "$work/wire0" "$model")
-    sleep $(( DUR - 2 )); n1=$(sample "$work/wire1" "$model")
-    wait $loadtest
-    read -r bi bo <<<"$(per_request "$work/wire0" "$work/wire1" $(( n1 - n0 )))"
-    row=$(sed -n 2p "$work/$name-$c/results.csv")
-    cp "$work/$name-$c/results.csv" "$OUT/ensemble-$name-c$c.csv"
-    echo "$row" | awk -F, -v n="$name" -v c="$c" -v bi="$bi" -v bo="$bo" \
-      '{printf "| %s | %s | %.1f | %.1f | %.1f | %d | %d |\n", n, c, $2, $4/1000, $7/1000, bi, bo}'
+# One level of one path: LoadTest in the background, the wire sampled twice inside its measured window.
+run_level() { # NAME MODEL INPUT CONCURRENCY ROUND
+  local name=$1 model=$2 input=$3 c=$4 round=$5 n0 n1 bi bo dir="$work/$1-c$4-r$5"
+  $L --url http://127.0.0.1:18301 --protocol grpc -m "$model" --input "$input" --output logits --concurrency "$c" \
+     --duration "$DUR" --warmup 5 --channels 1 --quiet --output-dir "$dir" >/dev/null 2>"$dir.log" &
+  local loadtest=$!
+  sleep 6; n0=$(sample "$work/wire0" "$model")
+  sleep $(( DUR - 2 )); n1=$(sample "$work/wire1" "$model")
+  wait $loadtest
+  read -r bi bo <<<"$(per_request "$work/wire0" "$work/wire1" $(( n1 - n0 )))"
+  cp "$dir/results.csv" "$OUT/ensemble-$name-c$c-r$round.csv"
+  sed -n 2p "$dir/results.csv" | awk -F, -v n="$name" -v c="$c" -v r="$round" -v bi="$bi" -v bo="$bo" \
+    '{printf "| %s | %s | %s | %.1f | %.1f | %.1f | %d | %d |\n", n, c, r, $2, $4/1000, $7/1000, bi, bo}'
+}
+
+# The two paths take turns at each level, ROUNDS times, so that both see the same neighbours on a shared machine.
+echo "| path | concurrency | round | images/s | p50 ms | p99 ms | bytes in / request | bytes out / request |"
+echo "|---|---|---|---|---|---|---|---|"
+for c in ${LEVELS//,/ }; do
+  for round in $(seq 1 "$ROUNDS"); do
+    run_level ensemble resnet50_image image "$c" "$round" | tee -a "$work/rows"
+    run_level client resnet50 input "$c" "$round" | tee -a "$work/rows"
   done
 done
+# Per level: ensemble images/s over client images/s, each round's pair (run back to back), and their median.
+echo
+awk -F'|' '{ gsub(/ /, ""); key = $3 "/" $4 } $2 == "ensemble" { e[key] = $5 } $2 == "client" { k[key] = $5 }
+  END { for (key in e) { split(key, p, "/"); ratio[p[1]] = ratio[p[1]] sprintf(" %.2f", e[key] / k[key]) }
+        for (c in ratio) print "concurrency " c ": ensemble / client images/s per round:" ratio[c] }' "$work/rows" | sort -t' ' -k2n
 # What the preprocessing step cost the server, per image (its own statistics over every run above).
 curl -sf "http://127.0.0.1:18300/v2/models/resnet50_preprocess/stats" | python3 -c '
 import json, sys
