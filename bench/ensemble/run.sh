@@ -66,9 +66,8 @@ for c in ${LEVELS//,/ }; do
 done
 # Per level: ensemble images/s over client images/s, each round's pair (run back to back), and their median.
 echo
-awk -F'|' '{ gsub(/ /, ""); key = $3 "/" $4 } $2 == "ensemble" { e[key] = $5 } $2 == "client" { k[key] = $5 }
-  END { for (key in e) { split(key, p, "/"); ratio[p[1]] = ratio[p[1]] sprintf(" %.2f", e[key] / k[key]) }
-        for (c in ratio) print "concurrency " c ": ensemble / client images/s per round:" ratio[c] }' "$work/rows" | sort -t' ' -k2n
+awk -F'|' '{ gsub(/ /, "") } $2 == "ensemble" { e = $5 } $2 == "client" { if (!($3 in ratio)) order[++n] = $3; ratio[$3] = ratio[$3] sprintf(" %.2f", e / $5) }
+  END { for (i = 1; i <= n; i++) print "concurrency " order[i] ": ensemble / client images/s, round by round:" ratio[order[i]] }' "$work/rows"
 # What the preprocessing step cost the server, per image (its own statistics over every run above).
 curl -sf "http://127.0.0.1:18300/v2/models/resnet50_preprocess/stats" | python3 -c '
 import json, sys
