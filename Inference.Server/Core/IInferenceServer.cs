@@ -38,7 +38,9 @@ public interface IInferenceServer
     Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, IReadOnlyList<ModelFile>? files = null,
         CancellationToken cancellationToken = default);
 
-    Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default);
+    /// <summary>Unloads a model; <paramref name="unloadDependents"/> (Triton's unload_dependents) also unloads the composing
+    /// models of an ensemble that no other ensemble needs and that were loaded only as its composing models.</summary>
+    Task<InferenceError?> UnloadModelAsync(string name, bool unloadDependents = false, CancellationToken cancellationToken = default);
 
     /// <summary>Validates the request against the model and schedules it. Ownership of the request passes to
     /// the server in every case (it is disposed when done); the caller owns the returned response.</summary>

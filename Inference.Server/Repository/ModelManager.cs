@@ -21,6 +21,7 @@ namespace Inference.Server.Repository;
 /// (<see cref="ModelEntry.Written"/>) until the model is unloaded, reloaded (with other files, or without files, which
 /// returns it to the repository's own folder) or the server stops; then the folder is deleted. A failed load with
 /// files leaves nothing: no folder, and no entry for a name the repository does not have.
+/// Ensembles follow their composing models as in Triton's dependency graph (<c>ModelManager.Ensembles.cs</c>).
 /// </summary>
 public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 {
@@ -81,7 +82,8 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         IEnumerable<string> names = _options.ModelControlMode == ModelControlMode.Explicit && !_options.LoadModels.Contains("*")
             ? _options.LoadModels
             : Repository.ListModelNames();
-        foreach (var name in EnsembleLoadOrder.Order(Repository, names))
+        var named = names.ToHashSet(StringComparer.Ordinal);
+        foreach (var name in EnsembleLoadOrder.Order(Repository, named))
         {
             if (UnknownModel(name, "load") is { } unknown)
             {
@@ -89,7 +91,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 LogLoadFailed(_logger, name, unknown.Message);
                 continue;
             }
-            await LoadCoreAsync(name, null, null, startup: true, cancellationToken).ConfigureAwait(false);
+            await LoadCoreAsync(name, null, null, new LoadKind(Startup: true, Explicit: named.Contains(name)), cancellationToken).ConfigureAwait(false);
         }
         _startupDone = true;
         LogStarted(_logger, Repository.RootPath, _options.ModelControlMode, _models.Count(m => m.Value.Snapshot.Latest is not null));
@@ -196,7 +198,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             overrideConfig = parsed.Value;
         }
         return withFiles
-            ? LoadCoreAsync(name, overrideConfig, files, startup: false, cancellationToken)
+            ? LoadAndFollowAsync(name, overrideConfig, new LoadKind(Startup: false, Explicit: true), cancellationToken, files: files)
             : LoadWithComposingModelsAsync(name, overrideConfig, cancellationToken);
     }
 
@@ -221,20 +223,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             : null;
     }
 
-    /// <summary>Loads the composing models of an ensemble that are not ready yet, then the model itself.</summary>
-    private async Task<InferenceError?> LoadWithComposingModelsAsync(string name, ModelConfig? overrideConfig, CancellationToken cancellationToken)
-    {
-        foreach (var dependency in EnsembleLoadOrder.Order(Repository, [name]))
-        {
-            if (dependency != name && !IsModelReady(dependency))
-            {
-                await LoadCoreAsync(dependency, null, null, startup: false, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        return await LoadCoreAsync(name, overrideConfig, null, startup: false, cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default)
+    public async Task<InferenceError?> UnloadModelAsync(string name, bool unloadDependents = false, CancellationToken cancellationToken = default)
     {
         if (_options.ModelControlMode != ModelControlMode.Explicit)
         {
@@ -245,7 +234,13 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
         {
             return UnknownModel(name, "unload");
         }
+        var composing = entry.Composing;
         await UnloadCoreAsync(entry, "unloaded", forget: !Repository.Contains(name), cancellationToken).ConfigureAwait(false);
+        await SuspendDependentsAsync(name, cancellationToken).ConfigureAwait(false);
+        if (unloadDependents)
+        {
+            await UnloadUnneededAsync(composing, cancellationToken).ConfigureAwait(false);
+        }
         return null;
     }
 
@@ -283,7 +278,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (!_models.TryGetValue(name, out var entry) || entry.Fingerprint != fingerprint)
             {
                 LogReloading(_logger, name);
-                await LoadCoreAsync(name, null, null, startup: false, cancellationToken).ConfigureAwait(false);
+                await LoadAndFollowAsync(name, null, new LoadKind(Startup: false, Explicit: true), cancellationToken).ConfigureAwait(false);
             }
         }
         foreach (var (name, entry) in _models)
@@ -291,6 +286,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (!onDisk.Contains(name))
             {
                 await UnloadCoreAsync(entry, "removed from the repository", forget: true, cancellationToken).ConfigureAwait(false);
+                await SuspendDependentsAsync(name, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -390,11 +386,18 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                         : $"model '{name}' version {version} is not ready" + (string.IsNullOrEmpty(reason) ? "" : $": {reason}"));
     }
 
-    /// <summary>Loads (or reloads) <paramref name="name"/>: a model of the repository, or with <paramref name="files"/>
-    /// (checked, with <paramref name="overrideConfig"/> set) a model written from them. A start-up load makes the model
-    /// count for strict readiness whatever its outcome; any other load only when it succeeds. The folder written for
-    /// the files is the entry's once the load succeeds (the one it replaces is deleted), else deleted at once.</summary>
-    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, IReadOnlyList<ModelFile>? files, bool startup,
+    /// <summary>How a load came about. <see cref="Startup"/>: a start-up load makes the model count for strict readiness
+    /// whatever its outcome (any other load only when it succeeds). <see cref="Explicit"/>: the load names the model (not
+    /// a composing model loaded for an ensemble), so that unload_dependents leaves it loaded. <see cref="FollowsComposing"/>:
+    /// the reload of an ensemble after one of its composing models changed; when it fails, the ensemble stops serving
+    /// (its plan no longer matches), where any other failed reload keeps the versions that were serving.</summary>
+    private readonly record struct LoadKind(bool Startup, bool Explicit, bool FollowsComposing = false);
+
+    /// <summary>Loads (or reloads) <paramref name="name"/> (see <see cref="LoadKind"/>): a model of the repository, or
+    /// with <paramref name="files"/> (checked, with <paramref name="overrideConfig"/> set) a model written from them. The
+    /// folder written for the files is the entry's once the load succeeds (the one it replaces is deleted), else deleted
+    /// at once.</summary>
+    private async Task<InferenceError?> LoadCoreAsync(string name, ModelConfig? overrideConfig, IReadOnlyList<ModelFile>? files, LoadKind kind,
         CancellationToken cancellationToken)
     {
         var entry = await EnterAsync(name, cancellationToken).ConfigureAwait(false);
@@ -411,7 +414,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 }
                 written = write.Value;
             }
-            if (startup)
+            if (kind.Startup)
             {
                 entry.Wanted = true;
             }
@@ -420,7 +423,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 old.Statuses.Count == 0 ? [new VersionStatus(-1, ModelVersionState.Loading, "")] : old.Statuses);
             var result = await _loader.LoadAsync(name, overrideConfig, cancellationToken, written?.Repository).ConfigureAwait(false);
             entry.Fingerprint = result.Fingerprint;
-            if (result.Ready.Count == 0 && old.Versions.Count > 0)
+            if (result.Ready.Count == 0 && old.Versions.Count > 0 && !kind.FollowsComposing)
             {
                 // A failed reload keeps what was serving (Triton's behaviour); the index says why.
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
@@ -430,6 +433,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 return LoadFailed(result.Error, name, reason);
             }
             entry.Snapshot = new ModelServingSnapshot(result.Ready, result.Statuses);
+            TrackComposing(entry, overrideConfig);
             foreach (var v in old.Versions.Values)
             {
                 await v.DisposeAsync().ConfigureAwait(false);
@@ -437,6 +441,11 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             if (result.Ready.Count == 0)
             {
                 var reason = result.Error?.Message ?? string.Join("; ", result.Statuses.Select(s => s.Reason));
+                if (kind.FollowsComposing)
+                {
+                    // Stopped like an unload (Triton unloads an ensemble that no longer validates): not counted for readiness.
+                    entry.Wanted = false;
+                }
                 LogLoadFailed(_logger, name, reason);
                 // The folder went away during the load, or files of a name the repository does not have failed to
                 // load: keep no entry for a name the repository does not have.
@@ -449,6 +458,7 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
             entry.Written = written;
             written = null;
             entry.Wanted = true;
+            entry.Explicit |= kind.Explicit || _options.ModelControlMode != ModelControlMode.Explicit;
             _missingAtStart.TryRemove(name, out _);
             LogLoaded(_logger, name, string.Join(",", result.Ready.Select(v => v.VersionText)));
             return null;
@@ -504,6 +514,9 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
                 Forget(entry);
             }
             entry.Wanted = false;
+            entry.Explicit = false;
+            entry.Linked = false;
+            entry.OverrideConfig = null;
             var old = entry.Snapshot;
             entry.Snapshot = new ModelServingSnapshot([], old.Statuses.Select(s => s with { State = ModelVersionState.Unavailable, Reason = reason }));
             entry.Fingerprint = null;
@@ -560,6 +573,21 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
 
         /// <summary>Dropped from the dictionary (set under <see cref="Gate"/>): a load that waited for it starts over.</summary>
         public volatile bool Removed;
+
+        /// <summary>Loaded by a load that named it, or in a control mode other than explicit (Triton's explicitly_load_):
+        /// an unload with unload_dependents leaves it loaded. Cleared by an unload.</summary>
+        public volatile bool Explicit;
+
+        /// <summary>An ensemble that a load has tried (whatever its outcome) and that no unload has removed since: it follows
+        /// its composing models (<see cref="Composing"/>), reloaded when one becomes ready, stopped when one stops.</summary>
+        public volatile bool Linked;
+
+        /// <summary>The models the steps of this ensemble run (of the config its last load tried); empty for other models.</summary>
+        public volatile IReadOnlyList<string> Composing = [];
+
+        /// <summary>The config override the serving versions were loaded with, which a reload that follows a composing
+        /// model keeps; null for the repository's config.</summary>
+        public volatile ModelConfig? OverrideConfig;
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Serving repository {Repository} (control mode {Mode}); {Ready} model(s) ready")]

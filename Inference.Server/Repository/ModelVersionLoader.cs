@@ -36,6 +36,11 @@ public sealed class ModelVersionLoader(
         return Task.Run(() => WithoutRootPath(source, Load(source, name, overrideConfig)), cancellationToken);
     }
 
+    /// <summary>The config a model serves with (its latest ready version's), else its config in the repository; null
+    /// when it has neither. What the ensemble cycle check walks.</summary>
+    public ModelConfig? ConfigOf(string name) =>
+        Server?.GetModelConfig(name) is { IsSuccess: true } loaded ? loaded.Value : EnsembleLoadOrder.DiskConfig(repository, name);
+
     private static ModelLoadResult WithoutRootPath(ModelRepository source, ModelLoadResult result) => result with
     {
         Error = result.Error is { } e ? e with { Message = source.WithoutRoot(e.Message) } : null,
@@ -53,7 +58,7 @@ public sealed class ModelVersionLoader(
         var folder = read.Value!;
         if (EnsembleConfigValidator.IsEnsemble(folder.Config))
         {
-            return EnsembleLoader.Load(name, folder, fingerprint, Server, responseCache, statisticsObservers, timeProvider);
+            return EnsembleLoader.Load(name, folder, fingerprint, Server, responseCache, statisticsObservers, timeProvider, ConfigOf);
         }
         var candidates = ModelRepository.SelectVersions(folder, folder.Config?.VersionPolicy);
         var newest = candidates.LastOrDefault(v => v.IsValid);

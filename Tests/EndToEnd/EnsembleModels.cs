@@ -68,4 +68,26 @@ internal static class EnsembleModels
 
     public static void WritePipeline(string repository, string name = "pipeline", string extra = "") =>
         WriteEnsemble(repository, name, PipelineIo + PipelineSteps + "\n" + extra);
+
+    /// <summary>The "adder" ensemble: one step, sum = add(X, Y).</summary>
+    public const string AdderBody = """
+        input [ { name: "X" data_type: TYPE_FP32 dims: [ 16 ] }, { name: "Y" data_type: TYPE_FP32 dims: [ 16 ] } ]
+        output [ { name: "sum" data_type: TYPE_FP32 dims: [ 16 ] } ]
+        ensemble_scheduling { step [ { model_name: "add" model_version: -1 input_map { key: "A" value: "X" } input_map { key: "B" value: "Y" } output_map { key: "OUT" value: "sum" } } ] }
+        """;
+
+    /// <summary>An ensemble over FP32 X, Y [16] whose one step runs <paramref name="model"/>, an ensemble with the same
+    /// inputs and output product.</summary>
+    public static string WrapperBody(string model) => PipelineIo.Replace(", { name: \"sum\" data_type: TYPE_FP32 dims: [ 16 ] }", "", StringComparison.Ordinal) + $$"""
+        ensemble_scheduling { step [ { model_name: "{{model}}" model_version: -1 input_map { key: "X" value: "X" } input_map { key: "Y" value: "Y" } output_map { key: "product" value: "product" } } ] }
+        """;
+
+    /// <summary>The JSON config (Triton's form, as a load request's config override) of an ensemble with
+    /// <paramref name="body"/> after platform and max_batch_size, without a name (the load names it).</summary>
+    public static string OverrideJson(string body, int maxBatchSize = 8)
+    {
+        var parsed = Inference.Server.Repository.PbtxtParser.ParseModelConfig($"platform: \"ensemble\"\nmax_batch_size: {maxBatchSize}\n{body}\n", "override");
+        Assert.True(parsed.IsSuccess, parsed.Error?.Message);
+        return Inference.Server.Repository.ModelConfigJson.ToJson(parsed.Value!);
+    }
 }

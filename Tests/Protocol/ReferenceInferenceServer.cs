@@ -88,7 +88,7 @@ internal sealed class ReferenceInferenceServer : IInferenceServer
         return Task.FromResult(name is Identity or NotReady ? null : new InferenceError(ErrorCode.NotFound, $"no model '{name}' in the repository"));
     }
 
-    public Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default) =>
+    public Task<InferenceError?> UnloadModelAsync(string name, bool unloadDependents = false, CancellationToken cancellationToken = default) =>
         Task.FromResult(name is Identity or NotReady ? null : new InferenceError(ErrorCode.NotFound, $"model '{name}' is not loaded"));
 
     public ValueTask<InferenceResult> InferAsync(InferenceRequest request)

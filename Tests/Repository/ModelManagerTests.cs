@@ -46,7 +46,7 @@ public sealed class ModelManagerTests : IDisposable
             var error = (await manager.LoadModelAsync(name, cancellationToken: Ct))!;
             Assert.Equal(ErrorCode.InvalidArgument, error.Code);
             Assert.StartsWith("failed to load: ", error.Message, StringComparison.Ordinal);
-            Assert.Equal(ErrorCode.InvalidArgument, (await manager.UnloadModelAsync(name, Ct))!.Code);
+            Assert.Equal(ErrorCode.InvalidArgument, (await manager.UnloadModelAsync(name, cancellationToken: Ct))!.Code);
         }
 
         Assert.Equal(1, manager.TrackedModelCount);
@@ -67,7 +67,7 @@ public sealed class ModelManagerTests : IDisposable
             for (var i = 0; i < 5; i++)
             {
                 Assert.Null(await manager.LoadModelAsync("identity", cancellationToken: Ct));
-                Assert.Null(await manager.UnloadModelAsync("identity", Ct));
+                Assert.Null(await manager.UnloadModelAsync("identity", cancellationToken: Ct));
             }
         }, Ct)));
         Assert.Null(await manager.LoadModelAsync("identity", cancellationToken: Ct));
@@ -85,12 +85,12 @@ public sealed class ModelManagerTests : IDisposable
         Directory.Delete(folder, recursive: true);
         Assert.Equal(["gone"], IndexNames(manager));
 
-        Assert.Null(await manager.UnloadModelAsync("gone", Ct));
+        Assert.Null(await manager.UnloadModelAsync("gone", cancellationToken: Ct));
 
         Assert.Equal(0, manager.TrackedModelCount);
         Assert.Empty(manager.GetRepositoryIndex());
         Assert.Equal(ErrorCode.NotFound, manager.GetModelConfig("gone").Error!.Code);
-        Assert.Equal(ErrorCode.NotFound, (await manager.UnloadModelAsync("gone", Ct))!.Code);
+        Assert.Equal(ErrorCode.NotFound, (await manager.UnloadModelAsync("gone", cancellationToken: Ct))!.Code);
         Assert.True(manager.IsReady);
     }
 
@@ -128,7 +128,7 @@ public sealed class ModelManagerTests : IDisposable
         await using var manager = await StartAsync(ModelControlMode.Explicit, "typo");
         Assert.False(manager.IsReady);
 
-        Assert.Equal(ErrorCode.NotFound, (await manager.UnloadModelAsync("typo", Ct))!.Code);
+        Assert.Equal(ErrorCode.NotFound, (await manager.UnloadModelAsync("typo", cancellationToken: Ct))!.Code);
 
         Assert.True(manager.IsReady);
     }

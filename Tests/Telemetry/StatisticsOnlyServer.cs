@@ -58,7 +58,7 @@ internal sealed class StatisticsOnlyServer : IInferenceServer
     public Task<InferenceError?> LoadModelAsync(string name, string? configJson = null, IReadOnlyList<ModelFile>? files = null, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException();
 
-    public Task<InferenceError?> UnloadModelAsync(string name, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    public Task<InferenceError?> UnloadModelAsync(string name, bool unloadDependents = false, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
     public ValueTask<InferenceResult> InferAsync(InferenceRequest request) => throw new NotSupportedException();
 }

@@ -203,7 +203,16 @@ public sealed class KServeGrpcService(
 
     public override async Task<RepositoryModelUnloadResponse> RepositoryModelUnload(RepositoryModelUnloadRequest request, ServerCallContext context)
     {
-        var error = await server.UnloadModelAsync(request.ModelName, context.CancellationToken);
+        var unloadDependents = false;
+        if (request.Parameters.TryGetValue("unload_dependents", out var dependents))
+        {
+            if (dependents.ParameterChoiceCase != ModelRepositoryParameter.ParameterChoiceOneofCase.BoolParam)
+            {
+                throw ProtocolErrors.ToRpcException(ProtocolErrors.Invalid("parameter 'unload_dependents' must be a bool_param"));
+            }
+            unloadDependents = dependents.BoolParam;
+        }
+        var error = await server.UnloadModelAsync(request.ModelName, unloadDependents, context.CancellationToken);
         return error is null ? new RepositoryModelUnloadResponse() : throw ProtocolErrors.ToRpcException(error);
     }
 

@@ -269,7 +269,25 @@ public static class KServeHttpEndpoints
             await HttpJson.WriteErrorAsync(c.Response, body.Status, body.ErrorMessage);
             return;
         }
-        await ReplyAsync(c, await Server(c).UnloadModelAsync(model, c.RequestAborted));
+        var unloadDependents = false;
+        if (body.Root is { } root && root.TryGetProperty("parameters", out var parameters))
+        {
+            if (parameters.ValueKind != JsonValueKind.Object)
+            {
+                await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid("'parameters' must be an object"));
+                return;
+            }
+            if (parameters.TryGetProperty("unload_dependents", out var dependents))
+            {
+                if (dependents.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                {
+                    await HttpJson.WriteErrorAsync(c.Response, ProtocolErrors.Invalid("parameter 'unload_dependents' must be a boolean"));
+                    return;
+                }
+                unloadDependents = dependents.GetBoolean();
+            }
+        }
+        await ReplyAsync(c, await Server(c).UnloadModelAsync(model, unloadDependents, c.RequestAborted));
     }
 
     private static Task ReplyAsync(HttpContext c, InferenceError? error)
