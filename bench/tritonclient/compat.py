@@ -1,8 +1,9 @@
 """NVIDIA's own Python tritonclient against the server: one line per case, PASS or FAIL with what happened.
 
 Run through bench/tritonclient/run.sh, which stages the client, writes the repository and starts the server. The
-server runs in explicit model control mode over a repository holding `identity` (FP32 [batch,16], INPUT0 -> OUTPUT0)
-and `resnet_tiny`. Cases that need a feature the server does not have fail with the client's own error text.
+server runs in explicit model control mode over a repository holding `identity` (FP32 [batch,16], INPUT0 -> OUTPUT0),
+`resnet_tiny`, and for the scheduling cases `accumulator` (sequence batcher with an implicit state), `identity_ensemble`
+(one step over identity) and `identity_cached` (identity with the response cache). Cases that need a feature the server does not have fail with the client's own error text.
 """
 
 import argparse
@@ -449,6 +450,94 @@ def aio_cases(http_url, grpc_url):
             RESULTS.append((area, name, "FAIL", f"{type(e).__name__}: {str(e)[:300]}"))
 
 
+# ---------------------------------------------------------------- scheduling (sequence batcher, ensemble, cache)
+
+
+def _accumulate(module, c, sequence_id, values, **kw):
+    outs = []
+    for k, v in enumerate(values):
+        i = module.InferInput("INPUT", [1, 1], "FP32")
+        i.set_data_from_numpy(np.array([[v]], dtype=np.float32))
+        r = c.infer("accumulator", [i], sequence_id=sequence_id, sequence_start=(k == 0),
+                    sequence_end=(k == len(values) - 1), **kw)
+        outs.append(float(r.as_numpy("OUTPUT").reshape(-1)[0]))
+    return outs
+
+
+@case("http", "sequence batcher: accumulator, sequence_start/end")
+def http_sequence(c):
+    outs = _accumulate(httpclient, c, 4242, [1.0, 2.0, 3.0])
+    expect(outs == [1.0, 3.0, 6.0], f"running sums {outs}")
+    return f"sums {outs}"
+
+
+@case("grpc", "sequence batcher: two interleaved sequences")
+def grpc_sequence(c):
+    def step(sequence_id, v, start, end):
+        i = grpcclient.InferInput("INPUT", [1, 1], "FP32")
+        i.set_data_from_numpy(np.array([[v]], dtype=np.float32))
+        r = c.infer("accumulator", [i], sequence_id=sequence_id, sequence_start=start, sequence_end=end)
+        return float(r.as_numpy("OUTPUT").reshape(-1)[0])
+
+    got = [step(7, 1.0, True, False), step(8, 10.0, True, False), step(7, 1.0, False, False),
+           step(8, 5.0, False, True), step(7, 1.0, False, True)]
+    expect(got == [1.0, 10.0, 2.0, 15.0, 3.0], f"sums {got}")
+    return f"sums {got}"
+
+
+@case("grpc", "sequence batcher: stream with sequence ids")
+def grpc_sequence_stream(c):
+    results = queue.Queue()
+    c.start_stream(callback=partial(_collect, results))
+    try:
+        for k, v in enumerate([2.0, 4.0, 6.0]):
+            i = grpcclient.InferInput("INPUT", [1, 1], "FP32")
+            i.set_data_from_numpy(np.array([[v]], dtype=np.float32))
+            c.async_stream_infer("accumulator", [i], request_id=str(k), sequence_id=99, sequence_start=(k == 0),
+                                 sequence_end=(k == 2))
+        sums = {}
+        while len(sums) < 3:
+            r, e = results.get(timeout=30)
+            expect(e is None, str(e))
+            sums[r.get_response().id] = float(r.as_numpy("OUTPUT").reshape(-1)[0])
+        got = [sums[str(k)] for k in range(3)]
+        expect(got == [2.0, 6.0, 12.0], f"sums {got}")
+    finally:
+        c.stop_stream()
+
+
+@case("http", "ensemble: infer, metadata, composing statistics")
+def http_ensemble(c):
+    expect(c.is_model_ready("identity_ensemble"), "ensemble not ready")
+    meta = c.get_model_metadata("identity_ensemble")
+    expect(meta["platform"] == "ensemble", str(meta))
+    before = c.get_inference_statistics("identity")["model_stats"][0]["inference_count"]
+    i, data = identity_input(httpclient, 2)
+    r = c.infer("identity_ensemble", [i])
+    expect(np.array_equal(r.as_numpy("OUTPUT0"), data), "output differs")
+    after = c.get_inference_statistics("identity")["model_stats"][0]["inference_count"]
+    expect(after >= before + 2, f"identity inference_count {before} -> {after}")
+
+
+@case("grpc", "ensemble: infer")
+def grpc_ensemble(c):
+    i, data = identity_input(grpcclient, 1)
+    r = c.infer("identity_ensemble", [i])
+    expect(np.array_equal(r.as_numpy("OUTPUT0"), data), "output differs")
+
+
+@case("http", "response cache: a repeated request is a hit")
+def http_cache(c):
+    for _ in range(3):
+        i, data = identity_input(httpclient, 1)
+        r = c.infer("identity_cached", [i])
+        expect(np.array_equal(r.as_numpy("OUTPUT0"), data), "output differs")
+    s = c.get_inference_statistics("identity_cached")["model_stats"][0]["inference_stats"]
+    hits, misses = s.get("cache_hit", {}).get("count", 0), s.get("cache_miss", {}).get("count", 0)
+    expect(hits >= 2 and misses >= 1, f"hits {hits}, misses {misses}")
+    return f"hits {hits}, misses {misses}"
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--http", default="127.0.0.1:8000")
@@ -469,6 +558,11 @@ def main():
                    grpc_repository, grpc_shm, grpc_trace, grpc_log, grpc_unknown):
             fn(c)
         grpc_load_files(c, a.repository)
+        for fn in (grpc_sequence, grpc_sequence_stream, grpc_ensemble):
+            fn(c)
+    with httpclient.InferenceServerClient(a.http, concurrency=4) as c:
+        for fn in (http_sequence, http_ensemble, http_cache):
+            fn(c)
     aio_cases(a.http, a.grpc)
 
     lines = ["| client | case | result | detail |", "|---|---|---|---|"]

@@ -21,8 +21,23 @@ dotnet build -c Release Inference.Server/Inference.Server.csproj -v q -nologo | 
 S=Inference.Server/bin/Release/net10.0/Inference.Server
 $S write-identity -r "$work/repo" --name identity --width 16 --max-batch-size 8 --max-queue-delay-us 0 >/dev/null
 $S write-tiny -r "$work/repo" >/dev/null
+# Scheduling cases: the accumulator (sequence batcher, implicit state), an ensemble of one step over identity, and
+# identity with the response cache.
+$S write-accumulator -r "$work/repo" >/dev/null
+$S write-identity -r "$work/repo" --name identity_cached --width 16 --max-batch-size 8 --max-queue-delay-us 0 >/dev/null
+echo 'response_cache { enable: true }' >> "$work/repo/identity_cached/config.pbtxt"
+mkdir -p "$work/repo/identity_ensemble/1"
+cat > "$work/repo/identity_ensemble/config.pbtxt" <<'PBTXT'
+name: "identity_ensemble"
+platform: "ensemble"
+max_batch_size: 8
+input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 16 ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 16 ] } ]
+ensemble_scheduling { step [ { model_name: "identity" model_version: -1
+  input_map { key: "INPUT0" value: "INPUT0" } output_map { key: "OUTPUT0" value: "OUTPUT0" } } ] }
+PBTXT
 $S --model-repository="$work/repo" --model-control-mode=explicit --load-model='*' --http-port=18600 --grpc-port=18601 \
-   --metrics-port=18602 --http-address=127.0.0.1 --trace-config=triton,file="$work/trace.json" >"$work/server.log" 2>&1 &
+   --metrics-port=18602 --http-address=127.0.0.1 --trace-config=triton,file="$work/trace.json" --cache-config=local,size=1048576 >"$work/server.log" 2>&1 &
 wait_ready 18600
 
 {
