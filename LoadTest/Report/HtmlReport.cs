@@ -20,13 +20,7 @@ public static class HtmlReport
         var modeName = info.Mode.Replace('_', ' ');
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>LoadTest: ").Append(E(info.Model)).Append("</title>\n<style>")
-            .Append("body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1260px}h1{font-size:22px;margin:0 0 4px}")
-            .Append("h2{font-size:17px;margin:24px 0 8px}.meta{color:#555;font-size:13px}.meta td{padding:1px 12px 1px 0}")
-            .Append(".verdict{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:600;margin:12px 0}")
-            .Append(".pass{background:#e3f6e5;color:#17692a}.fail{background:#fde7e7;color:#a31515}")
-            .Append(".charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{border:1px solid #ddd;border-radius:4px;background:#fff}")
-            .Append("table.data{border-collapse:collapse;font-size:13px}table.data th,table.data td{border:1px solid #ddd;padding:4px 8px;text-align:right}")
-            .Append("table.data th{background:#f4f4f4}table.data td.l{text-align:left}")
+            .Append(ReportStyle.Css)
             .Append("</style></head><body>\n");
         html.Append("<h1>LoadTest report: ").Append(E(info.Model)).Append(" over ").Append(E(info.Protocol)).Append("</h1>\n<table class=\"meta\">");
         Meta(html, "target", info.Target);
