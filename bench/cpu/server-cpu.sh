@@ -91,7 +91,7 @@ for b in $BATCHES; do
     saturated=$last_rps
     point "$p" bare "$b"
     # The same protocol at a tenth of the server's saturated rate (open loop): what idle spinning costs.
-    if [ "$b" = 1 ] && [ -n "${LOW_LOAD:-1}" ]; then
+    if [ "$b" = 1 ] && [ -n "${LOW_LOAD-1}" ]; then
       low=$(awk -v r="$saturated" 'BEGIN{printf "%d", r / 10 < 1 ? 1 : r / 10}')
       RATE=$low point "$p" server "$b"
       RATE=$low point "$p" bare "$b"
