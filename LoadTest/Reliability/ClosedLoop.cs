@@ -83,7 +83,17 @@ public static class ClosedLoop
             while (Stopwatch.GetTimestamp() < end && !cancellationToken.IsCancellationRequested && stopEarly?.Invoke() != true)
             {
                 var start = Stopwatch.GetTimestamp();
-                var result = await client.SendAsync(timeout, cancellationToken).ConfigureAwait(false);
+                LoadResult result;
+                try
+                {
+                    result = await client.SendAsync(timeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // A client that throws instead of answering with a result is counted as an error under its
+                    // exception's name, so that one request ends one request's check, not the whole category.
+                    result = new LoadResult(LoadResultKind.Error, $"{client.Protocol}-exception-{e.GetType().Name}");
+                }
                 var stop = Stopwatch.GetTimestamp();
                 tally.Record(result, stop - start);
                 onRequest?.Invoke(start, stop, result);

@@ -97,7 +97,7 @@ public sealed class ReliabilitySuiteTests
             foreach (var (defect, checks) in defects)
             {
                 var hit = failures.Where(f => checks.IsMatch(f.Check)).ToList();
-                sb.AppendLine($"  {defect}: {hit.Count} failed checks{(hit.Count > 0 ? ", e.g. " + hit[0].Check : "")}");
+                sb.AppendLine($"  {defect}: {hit.Count} failed checks{(hit.Count > 0 ? $", e.g. {hit[0].Check}: {hit[0].Detail}" : "")}");
             }
         }
         return sb.ToString();
