@@ -90,9 +90,9 @@ public static class ClosedLoop
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    // A client that throws instead of answering with a result is counted as an error under its
-                    // exception's name, so that one request ends one request's check, not the whole category.
-                    result = new LoadResult(LoadResultKind.Error, $"{client.Protocol}-exception-{e.GetType().Name}");
+                    // Recorded as that request's result (the category's checks see it, with the exception's name),
+                    // where letting it out would end the category with the exception and nothing else.
+                    result = LoadResult.FromException(client.Protocol, e);
                 }
                 var stop = Stopwatch.GetTimestamp();
                 tally.Record(result, stop - start);

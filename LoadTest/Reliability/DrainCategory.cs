@@ -10,8 +10,8 @@ namespace LoadTest.Reliability;
 /// that holds each request up to a second in its queue waiting for a batch (<c>rel_drain</c>), a third each over HTTP,
 /// unary gRPC and long-lived ModelStreamInfer streams. After 3 s the suite sends SIGTERM to <c>--server-pid</c> and measures the time until the process is
 /// gone. Checks: every request in flight at the signal got an answer (served, or rejected with 503 / UNAVAILABLE), none
-/// hung (no answer within the timeout, whenever it started), and the process exited within
-/// <see cref="MaxExitSeconds"/> s.
+/// hung (no answer within the timeout, whenever it started), no load client threw (whenever it started), and the process
+/// exited within <see cref="MaxExitSeconds"/> s.
 /// </summary>
 public sealed partial class DrainCategory : IReliabilityCategory
 {
@@ -125,6 +125,10 @@ public sealed partial class DrainCategory : IReliabilityCategory
             report.Check(r.Result.Kind is LoadResultKind.Ok or LoadResultKind.Rejected, $"drain/in-flight/{r.Result.Label}",
                 () => $"a request in flight at SIGTERM ended with {r.Result.Label} {(double)(r.End - signalAt) / Stopwatch.Frequency:F2} s after it");
         }
+        var thrown = all.Where(r => r.Result.Thrown).ToList();
+        report.Check(thrown.Count == 0, "drain/client-threw", () =>
+            $"{thrown.Count} requests ended with an exception from the load client ({Labels(thrown)}), " +
+            $"{thrown.Count(r => r.Start >= signalAt)} of them sent after SIGTERM");
         var hangs = all.Count(r => r.Result.Label == "timeout");
         report.Check(hangs == 0, "drain/no-hangs", () => $"{hangs} requests got no answer within {options.RequestTimeout.TotalSeconds:F0} s");
         var after = all.Where(r => r.Start >= signalAt).ToList();

@@ -16,6 +16,13 @@ public enum LoadResultKind
 public readonly record struct LoadResult(LoadResultKind Kind, string Label)
 {
     public static readonly LoadResult Ok = new(LoadResultKind.Ok, "ok");
+
+    /// <summary>The client threw instead of answering (a break of <see cref="ILoadClient.SendAsync"/>'s contract):
+    /// an error named by the exception's type.</summary>
+    public bool Thrown { get; init; }
+
+    public static LoadResult FromException(string protocol, Exception e) =>
+        new(LoadResultKind.Error, $"{protocol}-exception-{e.GetType().Name}") { Thrown = true };
 }
 
 /// <summary>Sends one good request of a model and says how it ended; thread-safe, used by many workers at once.</summary>
