@@ -2,8 +2,8 @@
 # Server CPU per inference (issue 15): CPU seconds of the server process / requests served, over the same window as the
 # load, for batch-1 and batch-8 UINT8 224x224x3 requests (150,528 bytes a row) on the image-sink model (almost no
 # compute: what is measured is the server's own cost), over gRPC unary, gRPC streams and HTTP binary. The peer, in the
-# same run: LoadTest's bare Kestrel endpoints (plain Grpc.AspNetCore ModelInfer/ModelStreamInfer answering a fixed
-# FP32 [1,1000] reply; HTTP POST echo of the same body), i.e. the framework's own cost for the same bytes.
+# same run: `LoadTest bare-server --grpc-port` (plain Grpc.AspNetCore ModelInfer/ModelStreamInfer and a KServe-shaped
+# HTTP infer route, each answering the FP32 [rows,1000] reply), i.e. the framework's own cost for the same bytes.
 # Usage: bench/cpu/server-cpu.sh [seconds-per-point] [concurrency] [instances]
 # Env: PROTOCOLS (default "grpc grpc-stream http"), BATCHES (default "1 8"), WARM (warm-up seconds per protocol and
 # target, default 10), SERVER_ARGS (extra server flags), SERVER_ENV (NAME=VALUE ... for the server only), LOW_LOAD
