@@ -19,14 +19,8 @@ public sealed class AppHostStartupTests
     [Fact]
     public async Task TwoReplicas_BecomeHealthy_ServeResNet50_AndAreScrapedOneTargetEach()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["DOTNET_LAUNCH_PROFILE=http", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00",
-             "Parameters:inference-replicas=2", "Monitoring:Prometheus=executable"], Ct);
-        foreach (var container in builder.Resources.OfType<ContainerResource>().ToList())
-        {
-            builder.Resources.Remove(container);
-        }
-        await using var app = await builder.BuildAsync(Ct);
+        var (_, built) = await AppHostWithoutContainers.BuildAsync(["Parameters:inference-replicas=2", "Monitoring:Prometheus=executable"], Ct);
+        await using var app = built;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         await app.StartAsync(timeout.Token);

@@ -28,13 +28,8 @@ public sealed class LoadTestStopTests
     [Fact]
     public async Task StopCommand_OnARunningLoadTest_FinishesBySigterm_WithThePartialReportInItsConsoleLog()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["DOTNET_LAUNCH_PROFILE=http", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"], Ct);
-        foreach (var container in builder.Resources.OfType<ContainerResource>().ToList())
-        {
-            builder.Resources.Remove(container);
-        }
-        await using var app = await builder.BuildAsync(Ct);
+        var (builder, built) = await AppHostWithoutContainers.BuildAsync([], Ct);
+        await using var app = built;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         await app.StartAsync(timeout.Token);

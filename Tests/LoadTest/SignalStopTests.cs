@@ -38,14 +38,9 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
         await Task.Delay(TimeSpan.FromSeconds(4), ct); // startup plus part of the level
         Assert.False(process.HasExited, "LoadTest exited before the signal");
 
-        Assert.Equal(0, Kill(process.Id, signal));
-        var stopwatch = Stopwatch.StartNew();
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(TimeSpan.FromSeconds(10));
-        await process.WaitForExitAsync(wait.Token);
-        stopwatch.Stop();
+        var elapsed = await SignalAndWaitForExitAsync(process, signal, TimeSpan.FromSeconds(10), ct);
 
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"took {stopwatch.Elapsed.TotalSeconds:0.0} s to stop");
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed.TotalSeconds:0.0} s to stop");
         Assert.Equal(expectedCode, process.ExitCode);
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output.Path, "results.json"), ct));
         var levels = json.RootElement.GetProperty("levels").EnumerateArray().ToList();
@@ -104,18 +99,13 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
         Assert.False(process.HasExited, "LoadTest exited before the signal");
 
-        Assert.Equal(0, Kill(process.Id, SigTerm));
-        var stopwatch = Stopwatch.StartNew();
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(TimeSpan.FromSeconds(15));
-        await process.WaitForExitAsync(wait.Token);
-        stopwatch.Stop();
+        var elapsed = await SignalAndWaitForExitAsync(process, SigTerm, TimeSpan.FromSeconds(15), ct);
         blackHole.Stop();
         await accepting;
         accepted.ForEach(c => c.Dispose());
 
         Assert.Equal(143, process.ExitCode);
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"took {stopwatch.Elapsed.TotalSeconds:0.0} s to stop");
+        Assert.True(elapsed < TimeSpan.FromSeconds(3), $"took {elapsed.TotalSeconds:0.0} s to stop");
         lock (stderr)
         {
             Assert.Contains(stderr, l => l.Contains("reporting the finished levels and the interrupted one", StringComparison.Ordinal));
@@ -128,6 +118,18 @@ public sealed partial class SignalStopTests(LoadTestServerFixture fixture) : ICl
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Sends <paramref name="signal"/> and waits, at most <paramref name="wait"/>, for the process to exit;
+    /// returns how long the exit took from the signal.</summary>
+    private static async Task<TimeSpan> SignalAndWaitForExitAsync(Process process, int signal, TimeSpan wait, CancellationToken ct)
+    {
+        Assert.Equal(0, Kill(process.Id, signal));
+        var stopwatch = Stopwatch.StartNew();
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        waiting.CancelAfter(wait);
+        await process.WaitForExitAsync(waiting.Token);
+        return stopwatch.Elapsed;
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
