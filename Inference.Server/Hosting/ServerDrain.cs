@@ -19,7 +19,11 @@ namespace Inference.Server.Hosting;
 /// <see cref="PollInterval"/>), or until the exit timeout has passed, whichever comes first; the listeners stay open
 /// meanwhile and the answers go out on them.</item>
 /// <item>It ends the open ModelStreamInfer streams (<see cref="Drained"/>): each stops reading, writes the answers it
-/// owes and ends with UNAVAILABLE, so that no stream holds Kestrel's stop up until the host's shutdown timeout.</item>
+/// owes and ends with UNAVAILABLE, so that no stream holds Kestrel's stop up until the host's shutdown timeout. When
+/// streams were open, it waits until each has ended (<see cref="OpenStreams"/>, at most <see cref="ListenerCloseGrace"/>)
+/// and then <see cref="StreamEndSettle"/>: a client that was still sending on its stream stops when it reads the end,
+/// and a connection closed while its DATA frames still arrive is reset by TCP, which throws away the stream's final
+/// status unread on the client's side.</item>
 /// <item>It returns; the host then stops Kestrel, which closes the listeners and waits for the answers still being
 /// written (a request that slipped past the drain check just as it began among them) until the host's shutdown timeout,
 /// which <see cref="HostShutdownTimeout"/> sets to the exit timeout plus <see cref="ListenerCloseGrace"/>. The models are
@@ -35,6 +39,7 @@ public sealed partial class ServerDrain(
 {
     private volatile bool _draining;
     private readonly CancellationTokenSource _drained = new();
+    private int _openStreams;
 
     /// <summary>True from the start of the drain on (never false again): the server is stopping.</summary>
     public bool IsDraining => _draining;
@@ -43,6 +48,21 @@ public sealed partial class ServerDrain(
     /// just before the listeners close: long-lived calls (ModelStreamInfer streams) end then, after writing the answers
     /// they owe, since Kestrel waits for open streams until the host's shutdown timeout.</summary>
     public CancellationToken Drained => _drained.Token;
+
+    /// <summary>The long-lived calls (ModelStreamInfer streams) open now: counted from <see cref="StreamOpened"/> to
+    /// <see cref="StreamEnded"/>.</summary>
+    public int OpenStreams => Volatile.Read(ref _openStreams);
+
+    /// <summary>A long-lived call began; <see cref="StreamEnded"/> must follow once its response has been completed
+    /// (its final status written), not merely when its handler returns.</summary>
+    public void StreamOpened() => Interlocked.Increment(ref _openStreams);
+
+    /// <summary>A call counted by <see cref="StreamOpened"/> has written its final status.</summary>
+    public void StreamEnded() => Interlocked.Decrement(ref _openStreams);
+
+    /// <summary>How long the drain waits, after the streams it ended have written their final status, before the
+    /// listeners close: many round trips, for the clients to read the end and stop sending on those streams.</summary>
+    public static readonly TimeSpan StreamEndSettle = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How often the in-flight count is read while draining.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
@@ -81,6 +101,11 @@ public sealed partial class ServerDrain(
         finally
         {
             await _drained.CancelAsync().ConfigureAwait(false);
+        }
+        if (OpenStreams > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            await WaitUntilIdleAsync(() => OpenStreams, ListenerCloseGrace, time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(StreamEndSettle, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

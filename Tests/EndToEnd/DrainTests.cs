@@ -298,6 +298,7 @@ public sealed class DrainTests : IDisposable
             StatusCode.Unavailable, ShuttingDown);
         Assert.False(drained.IsCompleted, "the drain ended with three requests held");
         Assert.False(drain.Drained.IsCancellationRequested, "the streams were told to end while requests were held");
+        Assert.Equal(1, drain.OpenStreams);
 
         // A message sent on the stream while draining is refused with its own reply; the stream stays open meanwhile.
         await stream.RequestStream.WriteAsync(E2E.RawRequest(Slow, "INPUT0", [1, Width], Input(6), "OUTPUT0", id: "late"), Ct);
@@ -309,6 +310,8 @@ public sealed class DrainTests : IDisposable
         await Task.WhenAll(heldHttp, heldGrpc);
         Assert.Equal(0, manager.InflightCount);
         Assert.True(drain.Drained.IsCancellationRequested);
+        // The drain returns (and the listeners may close) only once the stream it ended has written its final status.
+        Assert.Equal(0, drain.OpenStreams);
 
         // The stream answers what it read before the drain ended, then ends with UNAVAILABLE, though Kestrel still runs.
         Assert.True(await stream.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct));

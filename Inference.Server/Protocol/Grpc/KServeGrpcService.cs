@@ -85,6 +85,16 @@ public sealed class KServeGrpcService(
     public async Task ModelStreamInfer(
         IAsyncStreamReader<PooledInferRequest> requestStream, IServerStreamWriter<ModelStreamInferResponse> responseStream, ServerCallContext context)
     {
+        if (drain is not null)
+        {
+            // Counted until the final status has been written, so that the drain keeps the listeners open until then.
+            drain.StreamOpened();
+            context.GetHttpContext().Response.OnCompleted(() =>
+            {
+                drain.StreamEnded();
+                return Task.CompletedTask;
+            });
+        }
         // Requests run concurrently; each reply goes out as soon as it is ready, one write at a time.
         using var writeLock = new SemaphoreSlim(1, 1);
         var pending = new List<Task>();
