@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Inference.Server.Backends.OnnxRuntime;
 using Inference.Server.ModelTools;
 using Inference.Server.ModelTools.Accuracy;
@@ -32,9 +33,9 @@ public static class TuneCommand
         var minThroughput = new Option<double?>("--min-throughput") { Description = "Constraint: at least this many inferences/s" };
         var maxGpuMemory = new Option<double?>("--max-gpu-memory-mb") { Description = "Constraint: GPU memory the loaded config adds, MiB (needs a GPU accelerator)" };
         var minCosine = new Option<double>("--min-cosine") { Description = "Exclude variants whose cosine similarity mean to FP32 is below this", DefaultValueFactory = _ => 0.99 };
-        var precision = new Option<string[]>("--precision") { Description = "Variants: fp32, fp16, int8, preprocess (comma separated or repeated; first = baseline)", AllowMultipleArgumentsPerToken = true };
+        var precision = new Option<string[]>("--precision") { Description = "Variants: fp32, fp16, int8, preprocess, fp16-preprocess (comma separated or repeated; first = baseline)", AllowMultipleArgumentsPerToken = true };
         var accelerator = new Option<string[]>("--accelerator") { Description = "Repeatable: cpu, cuda, tensorrt, with parameters as cuda:prefer_nhwc=1,fuse_conv_bias=1 (default: cpu; on a GPU machine cuda and cuda with NHWC and conv/bias fusion)" };
-        var graphs = new Option<string[]>("--cuda-graphs") { Description = "Repeatable: off, or CUDA graph batch sizes as 1,8,max (cuda accelerator only; default off, on a GPU machine also 1,max)" };
+        var graphs = new Option<string[]>("--cuda-graphs") { Description = "Repeatable: off, or CUDA graph batch sizes as 1,8,max (cuda accelerator only; default off, on a GPU machine also the powers of two up to max)" };
         var instances = new Option<string?>("--instances") { Description = "Instances per device (default: the model's count, then 1 and 2)" };
         var delays = new Option<string?>("--max-queue-delay-us") { Description = "Dynamic batching max queue delays in us, off = no dynamic batching (default: the model's, then off, 0, 1000; off for a model that does not batch)" };
         var preferred = new Option<string[]>("--preferred-batch-sizes") { Description = "Repeatable: none, or preferred batch sizes as 4,8 or max (default: the model's, then none)" };
@@ -82,9 +83,9 @@ public static class TuneCommand
                 var attached = parse.GetValue(url);
                 var gpu = attached is null && GpuProbe.Available;
                 var acceleratorTexts = parse.GetValue(accelerator) is { Length: > 0 } given ? given : gpu ? ["cuda", "cuda:fuse_conv_bias=1,prefer_nhwc=1"] : ["cpu"];
-                var graphTexts = parse.GetValue(graphs) is { Length: > 0 } g ? g : acceleratorTexts.Any(a => a.StartsWith("cuda", StringComparison.Ordinal)) && sourceConfig.MaxBatchSize > 0 ? ["off", "1,max"] : ["off"];
+                var graphTexts = parse.GetValue(graphs) is { Length: > 0 } g ? g : acceleratorTexts.Any(a => a.StartsWith("cuda", StringComparison.Ordinal)) && sourceConfig.MaxBatchSize > 0 ? ["off", PowersOfTwoUpTo(sourceConfig.MaxBatchSize)] : ["off"];
                 var defaults = SpaceOptions.Defaults(sourceConfig);
-                var space = SpaceOptions.Parse(parse.GetValue(precision) is { Length: > 0 } p ? p : ["fp32,fp16,int8,preprocess"], acceleratorTexts, graphTexts,
+                var space = SpaceOptions.Parse(parse.GetValue(precision) is { Length: > 0 } p ? p : ["fp32,fp16,int8,preprocess,fp16-preprocess"], acceleratorTexts, graphTexts,
                     parse.GetValue(instances) ?? defaults.Instances, parse.GetValue(delays) ?? defaults.QueueDelays,
                     parse.GetValue(preferred) is { Length: > 0 } pr ? pr : defaults.Preferred, sourceConfig.MaxBatchSize);
                 CheckMachine(space, attached is null);
@@ -123,7 +124,7 @@ public static class TuneCommand
                 }
                 if (imagesFolder is not null && space.Precisions.All(x => x == "fp32"))
                 {
-                    throw new ArgumentException("--images: only the fp16, int8 and preprocess variants use images (calibration, held-out accuracy); --precision has none");
+                    throw new ArgumentException("--images: only the fp16, int8, preprocess and fp16-preprocess variants use images (calibration, held-out accuracy); --precision has none");
                 }
                 run = Run(parse.GetValue(output)!, parse.GetValue(resume), attached, parse.GetValue(grpcUrl), parse.GetValue(serverRepository),
                     parse.GetValue(serverArg) ?? [], proto);
@@ -279,4 +280,17 @@ public static class TuneCommand
 
     private static int AtLeast(string option, int value, int min) =>
         value >= min ? value : throw new ArgumentException($"{option} must be at least {min}, not {value}");
+
+    /// <summary>The default CUDA graph sizes on a GPU: 1, 2, 4, ... below max_batch_size, then max_batch_size (the
+    /// dynamic batcher forms only captured sizes, so the sizes between 1 and max matter), as a --cuda-graphs value.</summary>
+    public static string PowersOfTwoUpTo(int maxBatchSize)
+    {
+        var sizes = new List<string>();
+        for (var s = 1; s < maxBatchSize; s *= 2)
+        {
+            sizes.Add(s.ToString(CultureInfo.InvariantCulture));
+        }
+        sizes.Add("max");
+        return string.Join(",", sizes);
+    }
 }

@@ -14,8 +14,10 @@ namespace LoadTest.Tune;
 /// Builds the precision variants with the project's model tools, each as its own model folder
 /// <c>&lt;repository&gt;/&lt;model&gt;_&lt;precision&gt;</c> (version 1): <c>fp32</c> (the source as is), <c>fp16</c>
 /// (<c>convert --fp16</c>), <c>int8</c> (<c>quantize --int8</c>, calibrated on <c>calibration</c>: a folder of PNG
-/// images or <c>generated</c>) and <c>preprocess</c> (the UINT8 NHWC input variant). Each derived variant's accuracy
-/// against FP32 on held-out inputs comes from the tool's own report; one under the cosine threshold is excluded.
+/// images or <c>generated</c>), <c>preprocess</c> (the UINT8 NHWC input variant) and <c>fp16-preprocess</c> (the
+/// UINT8 NHWC variant of the FP16 one: both tools in a row, as the hand-tuned GPU configuration is made). Each derived
+/// variant's accuracy against FP32 on held-out inputs comes from the tool's own report (for <c>fp16-preprocess</c>, a
+/// comparison with the FP32 source itself); one under the cosine threshold is excluded.
 /// A variant that fails to build is returned as failed with the tool's message: the search goes on without it.
 /// </summary>
 public static class ModelVariants
@@ -41,6 +43,7 @@ public static class ModelVariants
                 "fp16" => ConvertTool.Run(sourcePath, folder, 1, heldOut, 16, log),
                 "int8" => QuantizeTool.Run(sourcePath, folder, 1, calibration, null, 32, 16, new QuantizationOptions(), log),
                 "preprocess" => PreprocessTool.Run(sourcePath, folder, 1, PreprocessingBuilder.DefaultInputName, PixelNormalization.ImageNet, heldOut, 16, log),
+                "fp16-preprocess" => Fp16Preprocess(sourcePath, folder, heldOut, log),
                 _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown precision"),
             };
             _ = BaseConfig(repository, name);
@@ -82,6 +85,37 @@ public static class ModelVariants
         }
         var completed = ModelConfigAutoComplete.Complete(parsed.Value, signature.Value!, name, gpuAvailable: false);
         return completed.IsSuccess ? completed.Value! : throw new InvalidOperationException($"{name}: {completed.Error!.Message}");
+    }
+
+    /// <summary><c>convert --fp16</c> into a scratch folder beside <paramref name="folder"/>, then <c>preprocess</c> of
+    /// that into <paramref name="folder"/>; the report (also written as the variant's accuracy.json) compares the
+    /// result with the FP32 source, fed the same pixels normalized on the host.</summary>
+    private static AccuracyReport Fp16Preprocess(string sourcePath, string folder, string? heldOut, TextWriter log)
+    {
+        var fp16 = folder + ".fp16-scratch";
+        if (Directory.Exists(fp16))
+        {
+            Directory.Delete(fp16, recursive: true);
+        }
+        try
+        {
+            ConvertTool.Run(sourcePath, fp16, 1, heldOut, 16, log);
+            PreprocessTool.Run(fp16, folder, 1, PreprocessingBuilder.DefaultInputName, PixelNormalization.ImageNet, heldOut, 16, log);
+        }
+        finally
+        {
+            if (Directory.Exists(fp16))
+            {
+                Directory.Delete(fp16, recursive: true);
+            }
+        }
+        var source = ModelSource.Resolve(sourcePath);
+        var variant = Path.Combine(folder, "1", ModelSource.ModelFileName);
+        var spec = ModelInputSpec.From(OnnxModelFile.Load(source.ModelPath));
+        var samples = SampleSelection.HeldOut(spec, heldOut, 16, PixelNormalization.ImageNet);
+        var report = ModelComparison.Compare(source.ModelPath, variant, samples, "convert --fp16 then preprocess");
+        report.Save(Path.Combine(folder, "1", "accuracy.json"));
+        return report;
     }
 
     private static AccuracyReport? WriteSource(string sourcePath, string folder)

@@ -2,7 +2,7 @@ namespace LoadTest.Tune;
 
 /// <summary>
 /// One configuration of the search space: the model variant (<see cref="Precision"/>: <c>fp32</c>, <c>fp16</c>,
-/// <c>int8</c> or <c>preprocess</c>), the accelerator, instances per device, dynamic batching (null
+/// <c>int8</c>, <c>preprocess</c> or <c>fp16-preprocess</c>), the accelerator, instances per device, dynamic batching (null
 /// <see cref="QueueDelayUs"/>: no dynamic_batching block; preferred batch sizes only with it) and the CUDA graph
 /// batch sizes (empty: no CUDA graphs; only with the cuda accelerator). Identity is <see cref="Key"/>, a canonical
 /// text that the state file and the reports use.

@@ -38,6 +38,30 @@ public sealed class TuneServer : IAsyncDisposable
 
     public static TuneServer Attach(Uri http, Uri grpc) => new(http, grpc, null);
 
+    /// <summary>How the server beside this program is started: through the dotnet host that runs this program (or
+    /// <c>DOTNET_HOST_PATH</c>) with the dll as its first argument (<paramref name="viaHost"/>), or, when this program
+    /// runs from its own executable (a self-contained publish, as on a machine without dotnet), through the server's
+    /// executable beside it.</summary>
+    internal static string ServerCommand(string dll, out bool viaHost)
+    {
+        viaHost = true;
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host)
+        {
+            return host;
+        }
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+        {
+            return Environment.ProcessPath!;
+        }
+        var apphost = Path.Combine(Path.GetDirectoryName(dll)!, OperatingSystem.IsWindows() ? "Inference.Server.exe" : "Inference.Server");
+        if (File.Exists(apphost))
+        {
+            viaHost = false;
+            return apphost;
+        }
+        return "dotnet";
+    }
+
     /// <summary>Starts the server over <paramref name="repository"/> and waits (up to two minutes) for
     /// <c>/v2/health/ready</c>. Throws <see cref="InvalidOperationException"/> with the end of its log when it exits
     /// or never turns ready.</summary>
@@ -49,13 +73,15 @@ public sealed class TuneServer : IAsyncDisposable
             throw new InvalidOperationException($"Inference.Server.dll is not beside LoadTest ({AppContext.BaseDirectory}); point --url at a running server instead");
         }
         int http = FreePort(), grpc = FreePort(), metrics = FreePort();
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
-            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var info = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(ServerCommand(dll, out var viaHost)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (viaHost)
+        {
+            info.ArgumentList.Add(dll);
+        }
         var c = CultureInfo.InvariantCulture;
         foreach (var a in new[]
         {
-            dll, "--model-repository=" + repository, "--model-control-mode=explicit", "--strict-readiness=false", "--http-address=127.0.0.1",
+            "--model-repository=" + repository, "--model-control-mode=explicit", "--strict-readiness=false", "--http-address=127.0.0.1",
             "--http-port=" + http.ToString(c), "--grpc-port=" + grpc.ToString(c), "--metrics-port=" + metrics.ToString(c),
         }.Concat(extraArgs))
         {

@@ -16,7 +16,7 @@ public sealed record TuneSpace(
     IReadOnlyList<IReadOnlyList<int>> PreferredBatchSizes,
     int MaxBatchSize)
 {
-    public static readonly string[] KnownPrecisions = ["fp32", "fp16", "int8", "preprocess"];
+    public static readonly string[] KnownPrecisions = ["fp32", "fp16", "int8", "preprocess", "fp16-preprocess"];
 
     public static readonly TuneDimension[] Dimensions = Enum.GetValues<TuneDimension>();
 
