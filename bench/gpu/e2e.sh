@@ -7,6 +7,7 @@
 # concurrency 1 (latency), then saturation with batch-1 requests (the dynamic batcher forms the batches) and with
 # batch-8 requests. Results append to e2e.csv and cpu.csv, so several calls (other MODELS, LEVELS) share one table.
 # EXTRA is appended to the GPU models' config (e.g. a gpu_sync parameter); SERVER_ARGS to the server's command line.
+# MODELS may name "tuned": the folder TUNED (what `LoadTest tune` wrote as best/<model>, see tune.sh) as it is.
 set -uo pipefail
 S=$(dirname "$0"); . "$S/common.sh"
 unpack_app; make_models
@@ -21,6 +22,9 @@ rm -rf "$H/repo"
 for m in $MODELS; do
   mkdir -p "$H/repo/$m/1"
   if [ "$m" = image_sink ]; then "$APP/Inference.Server" write-image-sink -r "$H/repo" --instances "$N" >/dev/null; continue; fi
+  if [ "$m" = tuned ]; then # the model folder tune chose (TUNED), served as it wrote it, under the name "tuned"
+    cp -r "${TUNED:?TUNED names the folder tune wrote as best/<model>}/." "$H/repo/tuned/"
+    sed -i -E '0,/^name: /s/^name: .*/name: "tuned"/' "$H/repo/tuned/config.pbtxt"; cp "$H/repo/tuned/config.pbtxt" "$OUT/tuned-config.pbtxt"; continue; fi
   if [ "$m" = resnet50_u8 ]; then place_model "$M/tv_u8.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m U8=1 cfg "e2e_$m" "$E2E"
   else place_model "$M/tv_fp16c.onnx" "$H/repo/$m/1/model.onnx"; NAME=$m cfg "e2e_$m" "$E2E"; fi
   cp "$C/e2e_$m.pbtxt" "$H/repo/$m/config.pbtxt"
