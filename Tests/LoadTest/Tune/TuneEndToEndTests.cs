@@ -85,6 +85,42 @@ public sealed class TuneEndToEndTests
     }
 
     [Fact]
+    public async Task Tune_AgainstARunningServer_WritesTheVariantsIntoItsRepository_MeasuresThroughIt_AndLeavesItServingAsBefore()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var temp = new TempDirectory();
+        var model = IdentityModelBuilder.Write(temp.Combine("source"), "identity", width: 16, maxBatchSize: 8);
+        var served = temp.Combine("served");
+        IdentityModelBuilder.Write(served, "other", width: 4, maxBatchSize: 8);
+        await using var server = await Inference.Tests.EndToEnd.ServerProcess.StartAsync(served, "--model-control-mode=explicit", "--load-model=other");
+        var output = temp.Combine("out");
+
+        var code = await LoadTestCommand.RunAsync(["tune", "-m", model, "-o", output, "--url", server.HttpAddress.ToString(),
+            "--grpc-url", server.GrpcAddress.ToString(), "--server-repository", served,
+            "--precision", "fp32,fp16", "--instances", "1,2", "--max-queue-delay-us", "off", .. Measurement], ct);
+
+        Assert.True(code == 0, $"tune exited {code}; server:\n{server.Output}");
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "results.json"), ct));
+        var points = json.RootElement.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("result")).ToList();
+        Assert.Equal(4, points.Count(p => p.GetProperty("status").GetString() == "measured"));
+        Assert.All(points, p => Assert.Equal(2, p.GetProperty("levels").GetArrayLength()));
+        // The variants were written into the repository the server serves, loaded there and unloaded again.
+        Assert.True(File.Exists(Path.Combine(served, "identity_fp16", "1", "model.onnx")));
+        Assert.False(Directory.Exists(Path.Combine(output, "repository")));
+        using var index = await server.Http.PostAsync("v2/repository/index", new StringContent("{}"), ct);
+        var states = JsonDocument.Parse(await index.Content.ReadAsStringAsync(ct)).RootElement.EnumerateArray()
+            .ToDictionary(e => e.GetProperty("name").GetString()!, e => e.TryGetProperty("state", out var s) ? s.GetString() : null);
+        Assert.Equal("READY", states["other"]);
+        Assert.Equal("UNAVAILABLE", states["identity_fp32"]);
+        Assert.Equal("UNAVAILABLE", states["identity_fp16"]);
+        // The operator's own model and the server's readiness are as they were.
+        using var ready = await server.Http.GetAsync("v2/health/ready", ct);
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        Assert.False(server.HasExited);
+        Assert.True(File.Exists(Path.Combine(output, "best", "identity", "config.pbtxt")));
+    }
+
+    [Fact]
     public async Task StoppedRun_KeepsWhatItMeasured_AndTheResumedRunMeasuresOnlyTheRest()
     {
         var ct = TestContext.Current.CancellationToken;
