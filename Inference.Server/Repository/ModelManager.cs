@@ -304,6 +304,12 @@ public sealed partial class ModelManager : IInferenceServer, IAsyncDisposable
     /// may be counted a moment later.</summary>
     public int InflightCount => _models.Values.Sum(e => e.Snapshot.Versions.Values.Sum(v => v.Scheduler.InflightCount));
 
+    /// <summary>Requests admitted to the queue of <paramref name="name"/>'s latest ready version and not yet executing
+    /// (<see cref="IScheduler.QueuedCount"/>; 0 when it is not ready). The statistics' pending count starts earlier, as
+    /// a request enters the scheduler, before its admission.</summary>
+    internal int QueuedCount(string name) =>
+        _models.TryGetValue(name, out var entry) && entry.Snapshot.Latest is { } latest ? latest.Scheduler.QueuedCount : 0;
+
     private static readonly InferenceError ShuttingDown = new(ErrorCode.Unavailable,
         "server is shutting down: no new inference requests are accepted");
 

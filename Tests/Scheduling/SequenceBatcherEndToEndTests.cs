@@ -6,6 +6,7 @@ using Grpc.Core;
 using Inference.Server.Core;
 using Inference.Server.ModelTools;
 using Inference.Server.Protos;
+using Inference.Server.Repository;
 using Inference.Tests.EndToEnd;
 using Inference.Tests.ModelTools;
 using Microsoft.Extensions.DependencyInjection;
@@ -207,10 +208,13 @@ public sealed class SequenceBatcherEndToEndTests : IDisposable
         await using var server = await ServerHost.StartAsync(_repository.Path);
         var inference = server.Services.GetRequiredService<IInferenceServer>();
         int Pending() => inference.GetStatistics("accumulator").Value!.Single().PendingRequests;
+        var manager = server.Services.GetRequiredService<ModelManager>();
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var call = server.Http.PostAsync("/v2/models/accumulator/infer", Kserve.Json(Body(1UL, 100, [1, 1], start: true)), cts.Token);
-        await E2E.WaitUntilAsync(() => Task.FromResult(Pending() == 1), "the request is queued");
+        // Admitted (its sequence begun), not only counted as pending: a START cancelled before admission begins nothing.
+        await E2E.WaitUntilAsync(() => Task.FromResult(manager.QueuedCount("accumulator") == 1), "the request is queued");
+        Assert.Equal(1, Pending());
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
         await E2E.WaitUntilAsync(() => Task.FromResult(Pending() == 0), "the cancelled request leaves the queue");
