@@ -21,6 +21,7 @@ internal static class ReferenceExecutor
             {
                 ConvBlockStep b => ConvBlock(b, values, network.Tensors[b.Conv.Input].Shape, shape, batch),
                 AffineStep a => Affine(a.Affine, values[a.Affine.Input], network.Tensors[a.Affine.Input].Shape, batch),
+                FakeQuantStep q => [.. values[q.Quantize.Input].Select(v => Dequantize(Quantize(v, q.Quantize), q.Dequantize))],
                 SingleStep s => Single(s.Op, values, network.Tensors, shape, batch),
                 _ => throw new InvalidOperationException(step.GetType().Name),
             };
@@ -77,6 +78,15 @@ internal static class ReferenceExecutor
         return y;
     }
 
+    /// <summary>ONNX QuantizeLinear: round half to even, add the zero point, saturate to the type.</summary>
+    private static float Quantize(float x, QuantizeOp q)
+    {
+        var (low, high) = q.To == ElementType.Int8 ? (-128f, 127f) : (0f, 255f);
+        return Math.Clamp(MathF.Round(x / q.Scale, MidpointRounding.ToEven) + q.ZeroPoint, low, high);
+    }
+
+    private static float Dequantize(float q, DequantizeOp dq) => (q - dq.ZeroPoint) * dq.Scale;
+
     private static float[] Affine(ChannelAffineOp op, float[] x, IReadOnlyList<int> shape, int batch)
     {
         var channels = shape[0];
@@ -106,6 +116,10 @@ internal static class ReferenceExecutor
                 return x;
             case CastOp cast:
                 return cast.To == ElementType.Float16 ? [.. x.Select(v => (float)(Half)v)] : x;
+            case QuantizeOp q:
+                return [.. x.Select(v => Quantize(v, q))];
+            case DequantizeOp dq:
+                return [.. x.Select(v => Dequantize(v, dq))];
             case NhwcToNchwOp:
                 {
                     var (h, w, c) = (inShape[0], inShape[1], inShape[2]);

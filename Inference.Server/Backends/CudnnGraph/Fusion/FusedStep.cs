@@ -32,3 +32,10 @@ public sealed record SingleStep(NetworkOp Op) : FusedStep(Op.Output)
 {
     public override IReadOnlyList<string> Reads => Op.Inputs;
 }
+
+/// <summary>A QuantizeLinear whose only reader is its DequantizeLinear (a QDQ model's activation pair): the
+/// activation rounded to the 8-bit grid and back, in one step. The 8-bit engine stores such tensors as 8-bit.</summary>
+public sealed record FakeQuantStep(QuantizeOp Quantize, DequantizeOp Dequantize) : FusedStep(Dequantize.Output)
+{
+    public override IReadOnlyList<string> Reads => [Quantize.Input];
+}

@@ -6,7 +6,9 @@ namespace Inference.Server.Backends.CudnnGraph.Fusion;
 /// Groups a <see cref="NetworkGraph"/> into the steps the engine runs: each convolution takes the per-channel
 /// affines (BatchNormalization) that follow it into its weights and bias, then the residual Add and the ReLU that
 /// follow, while each fused-away tensor has that one reader and is not a graph output (else it must exist and the
-/// chain stops there). Consecutive affines merge into one. Everything else is a step of its own. A fused step runs
+/// chain stops there). Consecutive affines merge into one, and a QuantizeLinear into its sole DequantizeLinear.
+/// Everything else is a step of its own (a QDQ model's activation pairs stop the conv chains for now: their 8-bit
+/// fusion comes with the 8-bit engine). A fused step runs
 /// where its last fused operation stood, so the residual's producer (a downsample branch, say) has run by then.
 /// </summary>
 public static class FusionPlanner
@@ -80,6 +82,10 @@ public static class FusionPlanner
                         stepAt[last] = new AffineStep(merged);
                         break;
                     }
+                case QuantizeOp quantize when SoleReader(quantize.Output) is { } next && graph.Ops[next] is DequantizeOp dequantize:
+                    used[next] = true;
+                    stepAt[next] = new FakeQuantStep(quantize, dequantize);
+                    break;
                 default:
                     stepAt[i] = new SingleStep(graph.Ops[i]);
                     break;

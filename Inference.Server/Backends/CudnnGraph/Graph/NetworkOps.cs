@@ -92,3 +92,16 @@ public sealed record NhwcToNchwOp(string Name, string Input, string Output) : Ne
 {
     public override string Kind => "Transpose";
 }
+
+/// <summary>ONNX QuantizeLinear of an activation, per tensor: q = saturate(round_half_even(x / Scale) + ZeroPoint) in
+/// <see cref="To"/> (INT8 or UINT8).</summary>
+public sealed record QuantizeOp(string Name, string Input, string Output, float Scale, int ZeroPoint, ElementType To) : NetworkOp(Name, [Input], Output)
+{
+    public override string Kind => "QuantizeLinear";
+}
+
+/// <summary>ONNX DequantizeLinear of an activation, per tensor: x = (q - ZeroPoint) * Scale.</summary>
+public sealed record DequantizeOp(string Name, string Input, string Output, float Scale, int ZeroPoint) : NetworkOp(Name, [Input], Output)
+{
+    public override string Kind => "DequantizeLinear";
+}

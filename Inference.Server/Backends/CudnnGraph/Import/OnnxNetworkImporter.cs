@@ -9,7 +9,8 @@ namespace Inference.Server.Backends.CudnnGraph.Import;
 /// Reads an ONNX model into a <see cref="NetworkGraph"/>: Conv (group 1), BatchNormalization, Relu, Add (two
 /// activations: a residual; one constant: a shift), Mul by a constant, MaxPool, GlobalAveragePool, ReduceMean over
 /// the image dimensions, Flatten, Reshape to [batch, features], Gemm, MatMul by a constant, Cast, Transpose from
-/// NHWC to NCHW, Identity and Dropout (dropped), Constant. Every graph input is [batch, ...] with the other dimensions
+/// NHWC to NCHW, Identity and Dropout (dropped), Constant, and QDQ: DequantizeLinear of a constant folded into FP32
+/// weights, QuantizeLinear and DequantizeLinear of activations per tensor. Every graph input is [batch, ...] with the other dimensions
 /// fixed. Anything else fails the import with the node, its operator and the reason: the engine never guesses.
 /// Weights are read as FP32 whatever the model stored (FP16 models included).
 /// </summary>
@@ -237,6 +238,12 @@ public static class OnnxNetworkImporter
                         Add(new NhwcToNchwOp(name, x.Name, output), [x.Shape[2], x.Shape[0], x.Shape[1]], x.Type);
                         return;
                     }
+                case "QuantizeLinear":
+                    ReadQuantize(node, name, output);
+                    return;
+                case "DequantizeLinear":
+                    ReadDequantize(node, name, output);
+                    return;
                 default:
                     throw Unsupported(node, "the engine does not take this operator");
             }
@@ -504,6 +511,85 @@ public static class OnnxNetworkImporter
                 }
             }
             Add(new GemmOp(name, x.Name, output, inF, outF, weight, new float[outF]), [outF], x.Type);
+        }
+
+        /// <summary>QuantizeLinear of an activation with one scale and zero point (QDQ models: our <c>quantize --int8</c>).</summary>
+        private void ReadQuantize(NodeProto node, string name, string output)
+        {
+            var x = Activation(node, 0);
+            var (scale, zeroPoint, type) = PerTensor(node);
+            Add(new QuantizeOp(name, x.Name, output, scale, zeroPoint, type), x.Shape, type);
+        }
+
+        /// <summary>DequantizeLinear: of a constant (a quantized weight or bias), folded into FP32 values, per tensor
+        /// or per channel along <c>axis</c>; of an activation, an operation with one scale and zero point.</summary>
+        private void ReadDequantize(NodeProto node, string name, string output)
+        {
+            if (!IsConstant(node, 0))
+            {
+                var q = Activation(node, 0);
+                var (scale, zeroPoint, _) = PerTensor(node);
+                Add(new DequantizeOp(name, q.Name, output, scale, zeroPoint), q.Shape, ElementType.Float);
+                return;
+            }
+            var tensor = _constants[node.Input[0]];
+            var values = Integers(node, tensor);
+            var scales = Constant(node, 1, "scale");
+            var zeroPoints = node.Input.Count > 2 && node.Input[2].Length > 0 ? Integers(node, _constants.GetValueOrDefault(node.Input[2])
+                ?? throw Unsupported(node, "its zero point is not a constant")) : new int[scales.Length];
+            var dims = tensor.Dims.ToArray();
+            var axis = (int)Int(node, "axis", 1);
+            axis = axis < 0 ? axis + dims.Length : axis;
+            var perAxis = scales.Length > 1;
+            if (perAxis && (axis < 0 || axis >= dims.Length || dims[axis] != scales.Length) || zeroPoints.Length != scales.Length)
+            {
+                throw Unsupported(node, $"{scales.Length} scale(s) and {zeroPoints.Length} zero point(s) do not fit [{string.Join(", ", dims)}] along axis {axis}");
+            }
+            var inner = perAxis ? dims.Skip(axis + 1).Aggregate(1L, (p, d) => p * d) : 1;
+            var floats = new float[values.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var c = perAxis ? (int)(i / inner % scales.Length) : 0;
+                floats[i] = (values[i] - zeroPoints[c]) * scales[c];
+            }
+            _constants[output] = OnnxTensorData.Float(output, dims, floats);
+        }
+
+        private (float Scale, int ZeroPoint, ElementType Type) PerTensor(NodeProto node)
+        {
+            var scale = Constant(node, 1, "scale");
+            if (scale.Length != 1)
+            {
+                throw Unsupported(node, "only one scale per activation tensor is taken");
+            }
+            if (node.Input.Count < 3 || node.Input[2].Length == 0)
+            {
+                return (scale[0], 0, ElementType.Uint8);
+            }
+            var zp = _constants.GetValueOrDefault(node.Input[2]) ?? throw Unsupported(node, "its zero point is not a constant");
+            var type = (ElementType)zp.DataType;
+            if (type is not (ElementType.Int8 or ElementType.Uint8))
+            {
+                throw Unsupported(node, $"activations are quantized to INT8 or UINT8 only, not {type}");
+            }
+            var values = Integers(node, zp);
+            return values.Length == 1 ? (scale[0], values[0], type) : throw Unsupported(node, "only one zero point per activation tensor is taken");
+        }
+
+        /// <summary>The values of an INT8, UINT8 or INT32 constant.</summary>
+        private static int[] Integers(NodeProto node, TensorProto tensor)
+        {
+            var count = checked((int)OnnxTensorData.ElementCount(tensor));
+            var raw = tensor.RawData.Span;
+            int[] values = (ElementType)tensor.DataType switch
+            {
+                ElementType.Int8 when !raw.IsEmpty => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(raw).ToArray().Select(v => (int)v)],
+                ElementType.Uint8 when !raw.IsEmpty => [.. raw.ToArray().Select(v => (int)v)],
+                ElementType.Int32 when !raw.IsEmpty => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(raw).ToArray(),
+                ElementType.Int8 or ElementType.Uint8 or ElementType.Int32 => [.. tensor.Int32Data],
+                var other => throw Unsupported(node, $"'{tensor.Name}' is {other}, not an INT8, UINT8 or INT32 constant"),
+            };
+            return values.Length == count ? values : throw Unsupported(node, $"'{tensor.Name}' holds {values.Length} values for {count} elements");
         }
 
         private static long Int(NodeProto node, string attribute, long fallback) =>
