@@ -92,10 +92,11 @@ public sealed class GrpcStreamInferClient : IInferClient
                     {
                         await _call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (InvalidOperationException e)
+                    catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
                     {
-                        // The call ended before its reader noticed: report it as the stream's failure.
-                        throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
+                        // The call ended before its reader noticed, or its HTTP/2 stream could not be opened (the server
+                        // closed its listener, as at the end of a drain): report it as the stream's failure.
+                        throw new RpcException(new Status(StatusCode.Unavailable, $"{e.GetType().Name}: {e.Message}"));
                     }
                 }
                 finally

@@ -222,7 +222,7 @@ public sealed class DrainTests : IDisposable
                     await Task.Delay(20, Ct);
                 }
             }
-            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException or HttpRequestException)
             {
                 // The server ended the stream.
             }

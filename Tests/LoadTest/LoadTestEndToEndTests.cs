@@ -88,6 +88,23 @@ public sealed class LoadTestEndToEndTests(LoadTestServerFixture fixture) : IClas
     }
 
     [Fact]
+    public async Task GrpcStream_ToAPortNobodyListensOn_ReportsTheStreamUnavailable_NotAnException()
+    {
+        // A port that was free a moment ago: what a client sees once a draining server has closed its listener.
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var template = new RequestTemplate([new TensorData("INPUT0", "FP32", [1, 16], new byte[64])], ["OUTPUT0"]);
+        var validator = new ResponseValidator([new OutputExpectation("OUTPUT0", "FP32", [1, 16])], expectTop1: null);
+        await using var client = new GrpcStreamInferClient(new Uri($"http://127.0.0.1:{port}"), "identity", "", [template], validator, channels: 1);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => client.InferAsync(TestContext.Current.CancellationToken)));
+
+        Assert.All(results, r => Assert.Equal("grpc-Unavailable", r));
+    }
+
+    [Fact]
     public async Task OpenLoop_AgainstTheRealServer_SendsAtTheRequestedRate()
     {
         using var output = new TempDirectory();
