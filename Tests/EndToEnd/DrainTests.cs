@@ -103,10 +103,16 @@ public sealed class DrainTests : IDisposable
         await Task.WhenAll(held);
         var exited = await server.WaitForExitAsync(TimeSpan.FromSeconds(90));
         var elapsed = clock.Elapsed;
+        // The loops go on until each has found the listeners closed: the process can exit between two of a loop's calls.
+        ClientLoop[] all = [.. loops, live, ready];
+        if (exited)
+        {
+            await E2E.WaitUntilAsync(() => Task.FromResult(all.All(l => l.LastIs(Answer.Closed))), "every loop to find the listeners closed", seconds: 30);
+        }
         await stop.CancelAsync();
-        await Task.WhenAll([.. loops.Select(l => l.Completion), live.Completion, ready.Completion]);
+        await Task.WhenAll(all.Select(l => l.Completion));
         TestContext.Current.TestOutputHelper?.WriteLine($"SIGTERM to exit: {elapsed.TotalMilliseconds:F0} ms");
-        foreach (var loop in (ClientLoop[])[.. loops, live, ready])
+        foreach (var loop in all)
         {
             TestContext.Current.TestOutputHelper?.WriteLine($"{loop.Name}: {loop.Summary()}");
         }
@@ -567,6 +573,15 @@ public sealed class DrainTests : IDisposable
             var firstRefused = answers.FindIndex(a => a.Answer == Answer.Refused);
             Assert.True(firstClose < 0 || (firstRefused >= 0 && firstRefused < firstClose),
                 $"{Name}: the connection closed before the drain refused a request; answers: {Summary(answers)}");
+        }
+
+        /// <summary>Whether the last answer so far is <paramref name="answer"/>.</summary>
+        public bool LastIs(Answer answer)
+        {
+            lock (_answers)
+            {
+                return _answers.Count > 0 && _answers[^1].Answer == answer;
+            }
         }
 
         /// <summary>Asserts that the last answer was <paramref name="answer"/>.</summary>
