@@ -80,6 +80,12 @@ public static class InferenceServerHostingExtensions
         var metricsListener = new MetricsListener();
         services.AddInferenceTelemetry(metricsListener);
 
+        if (options.ReadBlockBytes > 0)
+        {
+            // Registered after Kestrel's default factory: the last registration is the one resolved.
+            services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>>(
+                new LargeBlockMemoryPoolFactory(options.ReadBlockBytes, InferenceServerOptions.MaxIdleReadBlocks));
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;

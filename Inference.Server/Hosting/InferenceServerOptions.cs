@@ -129,6 +129,15 @@ public sealed class InferenceServerOptions
     /// <value>Default 100 (Kestrel's).</value>
     public int MaxRequestHeaderCount { get; set; } = 100;
 
+    /// <summary>The size of the blocks Kestrel's connections read into (<see cref="LargeBlockMemoryPool"/>): a socket
+    /// read fills at most one block, so larger blocks take a tensor in fewer reads and pipe segments (ASP.NET Core's own
+    /// pool has 4 KB blocks). 0 leaves ASP.NET Core's pool in place.</summary>
+    /// <value>Default 64 KiB; 0, or 4 KiB to 1 MiB.</value>
+    public int ReadBlockBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The most read blocks kept idle for reuse; beyond them returned blocks are left to the GC.</summary>
+    public const int MaxIdleReadBlocks = 256;
+
     /// <summary>How long an idle keep-alive connection stays open (Kestrel's KeepAliveTimeout).</summary>
     /// <value>Default 130 seconds (Kestrel's).</value>
     public int KeepAliveTimeoutSeconds { get; set; } = 130;
@@ -267,6 +276,10 @@ public sealed class InferenceServerOptions
         if (MaxRequestHeaderCount < 1)
         {
             yield return $"Inference:MaxRequestHeaderCount must be at least 1 (got {MaxRequestHeaderCount}).";
+        }
+        if (ReadBlockBytes != 0 && ReadBlockBytes is < 4096 or > 1024 * 1024)
+        {
+            yield return $"Inference:ReadBlockBytes must be 0 (ASP.NET Core's pool) or 4096..1048576 (got {ReadBlockBytes}).";
         }
         if (KeepAliveTimeoutSeconds is < 1 or > MaxExitTimeoutSeconds)
         {

@@ -35,6 +35,7 @@ public static class TritonCommandLine
         ["--max-request-header-bytes"] = "Inference:MaxRequestHeaderBytes",
         ["--max-request-header-count"] = "Inference:MaxRequestHeaderCount",
         ["--keep-alive-timeout-secs"] = "Inference:KeepAliveTimeoutSeconds",
+        ["--read-block-bytes"] = "Inference:ReadBlockBytes",
         ["--request-headers-timeout-secs"] = "Inference:RequestHeadersTimeoutSeconds",
         ["--max-concurrent-connections"] = "Inference:MaxConcurrentConnections",
         ["--grpc-max-concurrent-streams"] = "Inference:GrpcMaxConcurrentStreams",
