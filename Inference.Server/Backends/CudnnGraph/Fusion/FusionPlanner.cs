@@ -48,14 +48,14 @@ public static class FusionPlanner
                     {
                         var last = i;
                         var (weight, bias) = (conv.Weight, conv.Bias);
-                        string? residual = null;
-                        var relu = false;
                         var output = conv.Output;
-                        while (SoleReader(output) is { } next && graph.Ops[next] is ChannelAffineOp affine && residual is null && !relu)
+                        while (SoleReader(output) is { } next && graph.Ops[next] is ChannelAffineOp affine)
                         {
                             (weight, bias) = Fold(conv.Geometry, weight, bias, affine);
                             (used[next], last, output) = (true, next, affine.Output);
                         }
+                        string? residual = null;
+                        var relu = false;
                         if (SoleReader(output) is { } add && graph.Ops[add] is AddOp sum && sum.A != sum.B)
                         {
                             residual = sum.A == output ? sum.B : sum.A;
