@@ -87,35 +87,15 @@ public static class ModelVariants
         return completed.IsSuccess ? completed.Value! : throw new InvalidOperationException($"{name}: {completed.Error!.Message}");
     }
 
-    /// <summary><c>convert --fp16</c> into a scratch folder beside <paramref name="folder"/>, then <c>preprocess</c> of
-    /// that into <paramref name="folder"/>; the report (also written as the variant's accuracy.json) compares the
-    /// result with the FP32 source, fed the same pixels normalized on the host.</summary>
+    /// <summary><c>convert --fp16</c> in memory, then <c>preprocess</c> of that into <paramref name="folder"/>, with the
+    /// source's config; the report (also the variant's accuracy.json) compares the result with the FP32 source, fed
+    /// the same pixels normalized on the host.</summary>
     private static AccuracyReport Fp16Preprocess(string sourcePath, string folder, string? heldOut, TextWriter log)
     {
-        var fp16 = folder + ".fp16-scratch";
-        if (Directory.Exists(fp16))
-        {
-            Directory.Delete(fp16, recursive: true);
-        }
-        try
-        {
-            ConvertTool.Run(sourcePath, fp16, 1, heldOut, 16, log);
-            PreprocessTool.Run(fp16, folder, 1, PreprocessingBuilder.DefaultInputName, PixelNormalization.ImageNet, heldOut, 16, log);
-        }
-        finally
-        {
-            if (Directory.Exists(fp16))
-            {
-                Directory.Delete(fp16, recursive: true);
-            }
-        }
         var source = ModelSource.Resolve(sourcePath);
-        var variant = Path.Combine(folder, "1", ModelSource.ModelFileName);
-        var spec = ModelInputSpec.From(OnnxModelFile.Load(source.ModelPath));
-        var samples = SampleSelection.HeldOut(spec, heldOut, 16, PixelNormalization.ImageNet);
-        var report = ModelComparison.Compare(source.ModelPath, variant, samples, "convert --fp16 then preprocess");
-        report.Save(Path.Combine(folder, "1", "accuracy.json"));
-        return report;
+        var fp16 = Fp16Converter.Convert(OnnxModelFile.Load(source.ModelPath));
+        return PreprocessTool.Run(source, fp16, "convert --fp16 then preprocess", folder, 1, PreprocessingBuilder.DefaultInputName,
+            PixelNormalization.ImageNet, heldOut, 16, log);
     }
 
     private static AccuracyReport? WriteSource(string sourcePath, string folder)

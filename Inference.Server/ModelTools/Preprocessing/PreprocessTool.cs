@@ -2,6 +2,7 @@ using Inference.Server.ModelTools.Accuracy;
 using Inference.Server.ModelTools.Onnx;
 using Inference.Server.Protos;
 using ConfigDataType = Inference.Server.Protos.DataType;
+using OnnxModel = Inference.Server.Protos.Onnx.ModelProto;
 
 namespace Inference.Server.ModelTools.Preprocessing;
 
@@ -14,9 +15,19 @@ public static class PreprocessTool
         string model, string output, long? version, string inputName, PixelNormalization normalization, string? heldOut, int heldOutCount, TextWriter console)
     {
         var source = ModelSource.Resolve(model);
-        var fp32 = OnnxModelFile.Load(source.ModelPath);
-        var spec = ModelInputSpec.From(fp32);
-        var variant = PreprocessingBuilder.Build(fp32, normalization, inputName);
+        return Run(source, OnnxModelFile.Load(source.ModelPath), "preprocess", output, version, inputName, normalization, heldOut, heldOutCount, console);
+    }
+
+    /// <summary>As <see cref="Run(string, string, long?, string, PixelNormalization, string?, int, TextWriter)"/> for
+    /// <paramref name="model"/>, a variant of <paramref name="source"/>'s model already made in memory (its FP16 one,
+    /// say): written with the source's config and folder files, and compared with the source's own model file; the
+    /// report names <paramref name="tool"/>.</summary>
+    public static AccuracyReport Run(ModelSource source, OnnxModel model, string tool, string output, long? version, string inputName,
+        PixelNormalization normalization, string? heldOut, int heldOutCount, TextWriter console)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var spec = ModelInputSpec.From(model);
+        var variant = PreprocessingBuilder.Build(model, normalization, inputName);
         var written = ModelOutput.Write(variant, source, output, version, config =>
         {
             var input = config.Input.FirstOrDefault(i => i.Name == spec.InputName);
@@ -31,7 +42,7 @@ public static class PreprocessTool
             input.Dims.Add([spec.Dims[2], spec.Dims[3], 3]);
         });
         var samples = SampleSelection.HeldOut(spec, heldOut, heldOutCount, normalization);
-        var report = ModelComparison.Compare(source.ModelPath, written.ModelPath, samples, "preprocess") with
+        var report = ModelComparison.Compare(source.ModelPath, written.ModelPath, samples, tool) with
         {
             Details = new Dictionary<string, string>
             {
