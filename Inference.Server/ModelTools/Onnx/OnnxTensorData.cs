@@ -58,6 +58,48 @@ public static class OnnxTensorData
         }
     }
 
+    /// <summary>The values of an INT8, UINT8 or INT32 tensor (quantized weights, zero points, biases) as INT32.</summary>
+    public static int[] ReadIntegers(TensorProto tensor)
+    {
+        var count = checked((int)ElementCount(tensor));
+        var raw = tensor.RawData.Span;
+        var type = (ElementType)tensor.DataType;
+        if (type is not (ElementType.Int8 or ElementType.Uint8 or ElementType.Int32))
+        {
+            throw new ModelToolException($"Initializer '{tensor.Name}' has element type {type}, not INT8, UINT8 or INT32.");
+        }
+        if (raw.IsEmpty)
+        {
+            RequireLength(tensor, tensor.Int32Data.Count, count);
+            return [.. tensor.Int32Data];
+        }
+        RequireLength(tensor, raw.Length, count * (type == ElementType.Int32 ? sizeof(int) : 1));
+        return type switch
+        {
+            ElementType.Int8 => [.. MemoryMarshal.Cast<byte, sbyte>(raw).ToArray().Select(v => (int)v)],
+            ElementType.Uint8 => [.. raw.ToArray().Select(v => (int)v)],
+            _ => MemoryMarshal.Cast<byte, int>(raw).ToArray(),
+        };
+    }
+
+    /// <summary>The values of an INT64 tensor (shapes, axes).</summary>
+    public static long[] ReadInt64s(TensorProto tensor)
+    {
+        if ((ElementType)tensor.DataType != ElementType.Int64)
+        {
+            throw new ModelToolException($"Initializer '{tensor.Name}' has element type {(ElementType)tensor.DataType}, not INT64.");
+        }
+        var count = checked((int)ElementCount(tensor));
+        var raw = tensor.RawData.Span;
+        if (raw.IsEmpty)
+        {
+            RequireLength(tensor, tensor.Int64Data.Count, count);
+            return [.. tensor.Int64Data];
+        }
+        RequireLength(tensor, raw.Length, count * sizeof(long));
+        return MemoryMarshal.Cast<byte, long>(raw).ToArray();
+    }
+
     public static TensorProto Float(string name, IReadOnlyList<long> dims, ReadOnlySpan<float> values) =>
         Raw(name, dims, ElementType.Float, MemoryMarshal.AsBytes(values));
 

@@ -113,14 +113,7 @@ public static class OnnxNetworkImporter
             {
                 throw Unsupported(node, $"{what} '{node.Input[index]}' is not a constant");
             }
-            try
-            {
-                return OnnxTensorData.ReadFloats(tensor);
-            }
-            catch (Inference.Server.ModelTools.ModelToolException e)
-            {
-                throw Unsupported(node, e.Message);
-            }
+            return Read(node, () => OnnxTensorData.ReadFloats(tensor));
         }
 
         private bool IsConstant(NodeProto node, int index) => index < node.Input.Count && _constants.ContainsKey(node.Input[index]);
@@ -410,7 +403,7 @@ public static class OnnxNetworkImporter
         {
             var x = Image(node);
             var axes = node.Attribute.FirstOrDefault(a => a.Name == "axes")?.Ints.ToArray()
-                ?? (IsConstant(node, 1) ? OnnxTensorDataInts(node, 1) : []);
+                ?? (IsConstant(node, 1) ? Int64s(node, 1) : []);
             var keep = Int(node, "keepdims", 1) != 0;
             if (!axes.Order().SequenceEqual([2L, 3]) && !axes.Order().SequenceEqual([-2L, -1]))
             {
@@ -422,7 +415,7 @@ public static class OnnxNetworkImporter
         private void ReadReshape(NodeProto node, string name, string output)
         {
             var x = Activation(node, 0);
-            var shape = IsConstant(node, 1) ? OnnxTensorDataInts(node, 1) : throw Unsupported(node, "its shape is not a constant");
+            var shape = IsConstant(node, 1) ? Int64s(node, 1) : throw Unsupported(node, "its shape is not a constant");
             var features = x.Elements;
             // [batch, features] in any of the spellings exporters use: [-1, F], [0, -1], [N, -1] (N the batch: not known here), [0, F].
             var flattens = shape.Length == 2 && (shape[1] == -1 || shape[1] == features) && (shape[0] is 0 or -1 || shape[1] == -1);
@@ -431,20 +424,6 @@ public static class OnnxNetworkImporter
                 throw Unsupported(node, $"only a reshape to [batch, {features}] is taken, not [{string.Join(", ", shape)}]");
             }
             Add(new FlattenOp(name, x.Name, output), [checked((int)features)], x.Type);
-        }
-
-        private long[] OnnxTensorDataInts(NodeProto node, int index)
-        {
-            var tensor = _constants[node.Input[index]];
-            if ((ElementType)tensor.DataType != ElementType.Int64)
-            {
-                throw Unsupported(node, $"'{tensor.Name}' is not INT64");
-            }
-            if (!tensor.RawData.IsEmpty)
-            {
-                return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(tensor.RawData.Span).ToArray();
-            }
-            return [.. tensor.Int64Data];
         }
 
         private void ReadGemm(NodeProto node, string name, string output)
@@ -577,19 +556,22 @@ public static class OnnxNetworkImporter
         }
 
         /// <summary>The values of an INT8, UINT8 or INT32 constant.</summary>
-        private static int[] Integers(NodeProto node, TensorProto tensor)
+        private static int[] Integers(NodeProto node, TensorProto tensor) => Read(node, () => OnnxTensorData.ReadIntegers(tensor));
+
+        /// <summary>The values of the INT64 constant at input <paramref name="index"/> (a shape, axes).</summary>
+        private long[] Int64s(NodeProto node, int index) => Read(node, () => OnnxTensorData.ReadInt64s(_constants[node.Input[index]]));
+
+        /// <summary>A constant's values, a tensor the reader cannot read failing the import with the node named.</summary>
+        private static T Read<T>(NodeProto node, Func<T> read)
         {
-            var count = checked((int)OnnxTensorData.ElementCount(tensor));
-            var raw = tensor.RawData.Span;
-            int[] values = (ElementType)tensor.DataType switch
+            try
             {
-                ElementType.Int8 when !raw.IsEmpty => [.. System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(raw).ToArray().Select(v => (int)v)],
-                ElementType.Uint8 when !raw.IsEmpty => [.. raw.ToArray().Select(v => (int)v)],
-                ElementType.Int32 when !raw.IsEmpty => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(raw).ToArray(),
-                ElementType.Int8 or ElementType.Uint8 or ElementType.Int32 => [.. tensor.Int32Data],
-                var other => throw Unsupported(node, $"'{tensor.Name}' is {other}, not an INT8, UINT8 or INT32 constant"),
-            };
-            return values.Length == count ? values : throw Unsupported(node, $"'{tensor.Name}' holds {values.Length} values for {count} elements");
+                return read();
+            }
+            catch (Inference.Server.ModelTools.ModelToolException e)
+            {
+                throw Unsupported(node, e.Message);
+            }
         }
 
         private static long Int(NodeProto node, string attribute, long fallback) =>
