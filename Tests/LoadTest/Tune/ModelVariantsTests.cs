@@ -2,7 +2,6 @@ using Inference.Server.ModelTools;
 using Inference.Server.ModelTools.Accuracy;
 using Inference.Server.Protos;
 using Inference.Server.Repository;
-using LoadTest.Cli;
 using Inference.Tests.ModelTools;
 using LoadTest.Tune;
 
@@ -38,16 +37,5 @@ public sealed class ModelVariantsTests : IDisposable
         Assert.True(record.Accuracy.MaxAbsDiff > 0, "an FP16 variant matched FP32 exactly: was it compared with the FP16 model?");
         var saved = File.ReadAllText(Path.Combine(folder, "1", "accuracy.json"));
         Assert.Contains("convert --fp16 then preprocess", saved, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData(256, "1,2,4,8,16,32,64,128,max")]
-    [InlineData(8, "1,2,4,max")]
-    [InlineData(6, "1,2,4,max")]
-    [InlineData(1, "max")]
-    public void DefaultCudaGraphSizes_ArePowersOfTwoBelowMax_ThenMax(int maxBatchSize, string expected)
-    {
-        Assert.Equal(expected, TuneCommand.PowersOfTwoUpTo(maxBatchSize));
-        Assert.Equal(expected.Split(',').Length, SpaceOptions.Sizes("--cuda-graphs", expected, maxBatchSize).Count);
     }
 }

@@ -1,4 +1,5 @@
 using Inference.Server.Repository;
+using LoadTest.Cli;
 using LoadTest.Tune;
 
 namespace Inference.Tests.LoadTest.Tune;
@@ -75,5 +76,16 @@ public sealed class TuneSpaceTests
         Assert.Equal([2, 4], space.Baseline.PreferredBatchSizes);
         Assert.Equal([3, 1, 2], space.Instances);
         Assert.Equal([250, null, 0, 1000], space.QueueDelaysUs);
+    }
+
+    [Theory]
+    [InlineData(256, "1,2,4,8,16,32,64,128,max")]
+    [InlineData(8, "1,2,4,max")]
+    [InlineData(6, "1,2,4,max")]
+    [InlineData(1, "max")]
+    public void DefaultCudaGraphSizes_ArePowersOfTwoBelowMax_ThenMax(int maxBatchSize, string expected)
+    {
+        Assert.Equal(expected, TuneCommand.PowersOfTwoUpTo(maxBatchSize));
+        Assert.Equal(expected.Split(',').Length, SpaceOptions.Sizes("--cuda-graphs", expected, maxBatchSize).Count);
     }
 }
