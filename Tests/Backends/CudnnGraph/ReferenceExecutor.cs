@@ -20,7 +20,7 @@ internal static class ReferenceExecutor
             values[step.Output] = step switch
             {
                 ConvBlockStep b => ConvBlock(b, values, network.Tensors[b.Conv.Input].Shape, shape, batch),
-                AffineStep a => Affine(a.Affine, values[a.Affine.Input], network.Tensors[a.Affine.Input].Shape, batch),
+                AffineStep a => Affine(a.Affine, values[a.Affine.Input], network.Tensors[a.Affine.Input].Shape),
                 FakeQuantStep q => [.. values[q.Quantize.Input].Select(v => Dequantize(Quantize(v, q.Quantize), q.Dequantize))],
                 SingleStep s => Single(s.Op, values, network.Tensors, shape, batch),
                 _ => throw new InvalidOperationException(step.GetType().Name),
@@ -87,7 +87,7 @@ internal static class ReferenceExecutor
 
     private static float Dequantize(float q, DequantizeOp dq) => (q - dq.ZeroPoint) * dq.Scale;
 
-    private static float[] Affine(ChannelAffineOp op, float[] x, IReadOnlyList<int> shape, int batch)
+    private static float[] Affine(ChannelAffineOp op, float[] x, IReadOnlyList<int> shape)
     {
         var channels = shape[0];
         var inner = shape.Skip(1).Aggregate(1, (p, d) => p * d);
@@ -97,7 +97,6 @@ internal static class ReferenceExecutor
             var c = i / inner % channels;
             y[i] = x[i] * op.Scale[c] + op.Shift[c];
         }
-        _ = batch;
         return y;
     }
 
